@@ -1,0 +1,52 @@
+# Everything a fresh Debian 12 machine needs, as root: `make demo`, `make test`.
+PYTHON ?= /usr/bin/python3
+VENV   ?= $(CURDIR)/.venv
+OCIRT  := $(VENV)/bin/ocirt
+PY     := $(VENV)/bin/python
+DEMO   ?= $(CURDIR)/.demo
+APT_PACKAGES := gcc make python3-dev python3-venv busybox-static libseccomp-dev runc \
+                iproute2 util-linux
+
+.PHONY: demo test deps install bundle lint conformance bench clean
+
+$(CURDIR)/.deps.stamp:
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+	touch $@
+
+deps: $(CURDIR)/.deps.stamp
+
+$(VENV)/.installed: $(CURDIR)/.deps.stamp setup.py pyproject.toml $(shell find csrc ocirt -name '*.[ch]' -o -name '*.py' | grep -v _native)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# a busybox bundle made with `ocirt spec`, whose process prints who and where it is
+bundle: install
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	$(PY) -c 'from ocirt.testing.busybox import build_rootfs; build_rootfs("$(DEMO)/rootfs")'
+	cd $(DEMO) && $(OCIRT) spec
+	$(PY) -c 'import json; p="$(DEMO)/config.json"; c=json.load(open(p)); \
+	  c["process"]["terminal"]=False; \
+	  c["process"]["args"]=["sh","-c","echo hostname: $$(hostname); id; echo pid: $$$$; cat /proc/self/mounts"]; \
+	  json.dump(c, open(p,"w"), indent=2)'
+
+demo: bundle
+	$(OCIRT) --root $(DEMO)/state run --bundle $(DEMO) demo-$$$$
+
+lint: install
+	$(VENV)/bin/ruff check ocirt tests conformance benchmarks setup.py
+
+test: install lint
+	$(PY) -m pytest -q tests
+	$(PY) conformance/compare.py /usr/sbin/runc $(OCIRT)
+
+bench: install
+	$(PY) benchmarks/run_true.py --ocirt $(OCIRT) --runc /usr/sbin/runc
+
+clean:
+	rm -rf $(VENV) $(DEMO) build *.egg-info .deps.stamp ocirt/native/_native*.so ocirt/native/ocirt-init

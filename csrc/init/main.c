@@ -1,0 +1,320 @@
+/* Stage 1 of the container init: runs in the caller's namespaces, joins/creates the
+ * container's namespaces, then clones the container init (stage 2, rootfs.c/process.c)
+ * and exits. See csrc/README.md for the protocol with ocirt/native/spawn.py. */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+struct ctx g = {.sync_fd = -1, .state_fd = -1, .console_fd = -1, .fifo_path_fd = -1,
+		.setgroups_allowed = 1, .rootfs_fd = -1};
+
+const char *errstr(int err)
+{
+	/* Go (hence runc, whose messages callers parse) prints errno text in lower case. */
+	static char buf[128];
+	const char *s = strerror(err);
+	size_t n = strlen(s);
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
+int send_msg(uint32_t type, const void *payload, size_t len)
+{
+	struct iovec iov[2] = {{&type, sizeof(type)}, {(void *)payload, len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	ssize_t n;
+	do
+		n = sendmsg(g.sync_fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+static __attribute__((noreturn)) void vdie(const char *fmt, va_list ap, int err)
+{
+	char *msg = NULL;
+	int n = vasprintf(&msg, fmt, ap);
+	if (n >= 0 && err) {
+		char *full = NULL;
+		if (asprintf(&full, "%s: %s", msg, errstr(err)) >= 0) {
+			free(msg);
+			msg = full;
+			n = (int)strlen(msg);
+		}
+	}
+	if (n < 0) {
+		msg = "init: out of memory formatting an error";
+		n = (int)strlen(msg);
+	}
+	/* No parent to tell (or it is gone): stderr is the caller's, say it there. */
+	if (g.sync_fd < 0 || send_msg(MSG_ERROR, msg, (size_t)n) < 0)
+		dprintf(2, "ocirt-init: %s\n", msg);
+	_exit(1);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vdie(fmt, ap, 0);
+}
+
+void die_errno(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vdie(fmt, ap, err);
+}
+
+void expect_msg(uint32_t type)
+{
+	uint32_t got;
+	ssize_t n;
+	do
+		n = recv(g.sync_fd, &got, sizeof(got), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die_errno("read sync socket");
+	if (n == 0)
+		die("read sync socket: parent went away");
+	if (n != sizeof(got) || got != type)
+		die("read sync socket: unexpected message %u (wanted %u)", got, type);
+}
+
+static int parse_fd(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < -1 || v > 1 << 30) {
+		dprintf(2, "ocirt-init: bad fd argument %s\n", s);
+		_exit(1);
+	}
+	return (int)v;
+}
+
+static void reset_signals(void)
+{
+	/* The caller (Python) ignores SIGPIPE and may block signals; both survive execve and
+	 * would leak into the container process. */
+	sigset_t all;
+	sigemptyset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
+		die_errno("sigprocmask");
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* Fails with EINVAL for the signals glibc reserves: nothing to reset there. */
+		(void)signal(sig, SIG_DFL);
+	}
+}
+
+static void load_plan(int plan_fd)
+{
+	struct stat st;
+	if (fstat(plan_fd, &st) < 0)
+		die_errno("stat plan");
+	if (st.st_size <= 0)
+		die("read plan: empty");
+	/* Mapped, not copied: strings in the decoded plan point into this mapping, which
+	 * stays for the life of the process (stage 2 inherits it). */
+	void *buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, plan_fd, 0);
+	if (buf == MAP_FAILED)
+		die_errno("mmap plan");
+	if (close(plan_fd) < 0)
+		die_errno("close plan");
+	const char *err = "";
+	if (plan_decode(buf, (size_t)st.st_size, &g.plan, &err) < 0)
+		die("decode plan: %s", err);
+}
+
+static void write_proc_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("open %s", path);
+	size_t len = strlen(data);
+	ssize_t n = write(fd, data, len);
+	if (n < 0)
+		die_errno("write %s", path);
+	if ((size_t)n != len)
+		die("write %s: short write", path);
+	if (close(fd) < 0)
+		die_errno("close %s", path);
+}
+
+static const char *ns_name(int64_t flag)
+{
+	switch (flag) {
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWNS: return "mount";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWNET: return "network";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWCGROUP: return "cgroup";
+	case CLONE_NEWTIME: return "time";
+	}
+	return "unknown";
+}
+
+static void join_namespaces(void)
+{
+	struct plan *p = &g.plan;
+	size_t n = p->n_namespaces;
+	int *fds = calloc(n ? n : 1, sizeof(int));
+	if (!fds)
+		die_errno("join namespaces");
+	/* Open every path before joining any: after setns(mount) the paths would resolve in
+	 * the container's mount namespace. */
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = -1;
+		if (!p->namespaces[i].path)
+			continue;
+		fds[i] = open(p->namespaces[i].path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			die_errno("open %s namespace %s", ns_name(p->namespaces[i].flag),
+				  p->namespaces[i].path);
+	}
+	/* The user namespace first: it grants the capabilities needed to join the others. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			int is_user = p->namespaces[i].flag == CLONE_NEWUSER;
+			if (fds[i] < 0 || is_user != (pass == 0))
+				continue;
+			if (setns(fds[i], (int)p->namespaces[i].flag) < 0)
+				die_errno("setns %s namespace %s", ns_name(p->namespaces[i].flag),
+					  p->namespaces[i].path);
+			if (close(fds[i]) < 0)
+				die_errno("close namespace fd");
+			fds[i] = -1;
+		}
+	}
+	free(fds);
+}
+
+static void new_user_namespace(void)
+{
+	if (unshare(CLONE_NEWUSER) < 0)
+		die_errno("unshare user namespace");
+	/* A non-dumpable process's /proc/<pid>/{uid,gid}_map belong to host root, which an
+	 * unprivileged parent cannot write; open that window only for the mapping. */
+	int reopen = geteuid() != 0;
+	if (reopen && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
+	if (send_msg(MSG_USERMAP_REQ, NULL, 0) < 0)
+		die_errno("send usermap request");
+	expect_msg(MSG_USERMAP_ACK);
+	if (reopen && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
+	if (setresgid(0, 0, 0) < 0)
+		die_errno("setresgid 0 in the new user namespace");
+	if (setresuid(0, 0, 0) < 0)
+		die_errno("setresuid 0 in the new user namespace");
+}
+
+void stage2(void) __attribute__((noreturn));
+
+int main(int argc, char **argv)
+{
+	/* First thing: nobody may ptrace or read /proc/<pid>/mem of this process while it
+	 * runs with host privileges (and later, joined to the container). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		dprintf(2, "ocirt-init: prctl PR_SET_DUMPABLE: %s\n", errstr(errno));
+		return 1;
+	}
+	if (argc != 5) {
+		dprintf(2, "ocirt-init: usage: ocirt-init SYNC_FD PLAN_FD STATE_DIR_FD CONSOLE_FD\n"
+			   "(started by ocirt, not by hand)\n");
+		return 1;
+	}
+	g.sync_fd = parse_fd(argv[1]);
+	int plan_fd = parse_fd(argv[2]);
+	g.state_fd = parse_fd(argv[3]);
+	g.console_fd = parse_fd(argv[4]);
+
+	reset_signals();
+	load_plan(plan_fd);
+	struct plan *p = &g.plan;
+	if (p->preserve_fds < 0 || p->preserve_fds > 1 << 20)
+		die("preserve_fds: %lld out of range", (long long)p->preserve_fds);
+	/* Whatever the caller leaked above the preserved range must not reach the container;
+	 * our own control fds are up there too and only need to live until execve. */
+	if (syscall(SYS_close_range, 3U + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		die_errno("close_range");
+
+	/* Take hold of exec.fifo while still privileged, see wait_and_exec(). */
+	g.fifo_path_fd = openat(g.state_fd, "exec.fifo", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	if (g.fifo_path_fd < 0)
+		die_errno("open exec.fifo");
+
+	expect_msg(MSG_GO);
+
+	join_namespaces();
+	if (p->new_userns)
+		new_user_namespace();
+
+	int flags = 0;
+	int has_mntns = 0;
+	for (size_t i = 0; i < p->n_namespaces; i++) {
+		if (p->namespaces[i].flag == CLONE_NEWNS)
+			has_mntns = 1;
+		if (!p->namespaces[i].path && p->namespaces[i].flag != CLONE_NEWUSER)
+			flags |= (int)p->namespaces[i].flag;
+	}
+	/* Without its own mount namespace every mount below would land on the host. */
+	if (!has_mntns)
+		die("linux.namespaces: a mount namespace is required");
+	if (flags && unshare(flags) < 0)
+		die_errno("unshare namespaces (flags 0x%x)", flags);
+	if ((flags & CLONE_NEWTIME) && p->timens_offsets[0])
+		write_proc_file("/proc/self/timens_offsets", p->timens_offsets);
+	if (p->has_oom_score_adj) {
+		char *val;
+		if (asprintf(&val, "%lld", (long long)p->oom_score_adj) < 0)
+			die_errno("oom_score_adj");
+		write_proc_file("/proc/self/oom_score_adj", val);
+		free(val);
+	}
+
+	/* CLONE_PARENT: the container init becomes the caller's child, so the caller can
+	 * wait for it and kill it without racing pid reuse (runc does the same). */
+	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0)
+		die_errno("clone container init");
+	if (pid == 0)
+		stage2();
+
+	int32_t pid32 = (int32_t)pid;
+	if (send_msg(MSG_PID, &pid32, sizeof(pid32)) < 0) {
+		/* The parent cannot learn the pid: do not leave an orphan behind. */
+		kill((pid_t)pid, SIGKILL);
+		die_errno("send pid");
+	}
+	_exit(0);
+}

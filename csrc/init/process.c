@@ -1,0 +1,368 @@
+/* Stage 2, part 2: the container init's own process state (console, limits, user,
+ * capabilities), the executable lookup, the wait on exec.fifo and the final execve. */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int mkdir_in_root(int rootfd, const char *path, int last_is_file);
+
+static void send_console(int master)
+{
+	/* runc's protocol (utils.SendFd): one message, the name as data, the fd as
+	 * SCM_RIGHTS. Callers (containerd, podman's conmon) only use the fd. */
+	static const char name[] = "/dev/ptmx";
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct iovec iov = {(void *)name, sizeof(name) - 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(g.console_fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die_errno("send console fd over the console socket");
+}
+
+void setup_console(void)
+{
+	struct plan *p = &g.plan;
+	if (!p->terminal)
+		return;
+	if (g.console_fd < 0)
+		die("process.terminal is set but no console socket was given");
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		die_errno("open /dev/ptmx");
+	if (unlockpt(master) < 0)
+		die_errno("unlockpt /dev/ptmx");
+	unsigned int ptn;
+	if (ioctl(master, TIOCGPTN, &ptn) < 0)
+		die_errno("ioctl TIOCGPTN");
+	char *slave_path;
+	if (asprintf(&slave_path, "/dev/pts/%u", ptn) < 0)
+		die("out of memory");
+	/* TIOCGPTPEER opens the peer of this very master, immune to /dev/pts games. */
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		die_errno("open %s", slave_path);
+	if (p->console_width || p->console_height) {
+		struct winsize ws = {.ws_row = (unsigned short)p->console_height,
+				     .ws_col = (unsigned short)p->console_width};
+		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
+			die_errno("ioctl TIOCSWINSZ %s", slave_path);
+	}
+
+	/* /dev/console in the container is the pty; create the mount point if missing. */
+	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		die_errno("open /");
+	int cfd = mkdir_in_root(rootfd, "/dev/console", 1);
+	if (cfd < 0)
+		die_errno("create /dev/console");
+	if (close(cfd) < 0 || close(rootfd) < 0)
+		die_errno("close");
+	if (mount(slave_path, "/dev/console", "", MS_BIND, NULL) < 0)
+		die_errno("mount /dev/console (bind %s)", slave_path);
+
+	send_console(master);
+	if (close(master) < 0)
+		die_errno("close pty master");
+	if (close(g.console_fd) < 0)
+		die_errno("close console socket");
+	g.console_fd = -1;
+
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			die_errno("dup2 %s to fd %d", slave_path, i);
+	if (slave > 2 && close(slave) < 0)
+		die_errno("close %s", slave_path);
+	if (ioctl(0, TIOCSCTTY, 0) < 0)
+		die_errno("ioctl TIOCSCTTY %s", slave_path);
+	free(slave_path);
+}
+
+static const char *rlimit_name(int64_t r)
+{
+	static const char *names[] = {"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK",
+				      "RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE",
+				      "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING",
+				      "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+	if (r >= 0 && (size_t)r < sizeof(names) / sizeof(names[0]))
+		return names[r];
+	return "RLIMIT_?";
+}
+
+static void load_seccomp(void)
+{
+	struct plan *p = &g.plan;
+	if (p->seccomp_bpf_len % sizeof(struct sock_filter) != 0)
+		die("seccomp: program length %zu is not a multiple of %zu", p->seccomp_bpf_len,
+		    sizeof(struct sock_filter));
+	struct sock_fprog prog = {
+		.len = (unsigned short)(p->seccomp_bpf_len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)p->seccomp_bpf,
+	};
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)p->seccomp_flags, &prog) < 0)
+		die_errno("seccomp: load filter");
+}
+
+static int last_cap(void)
+{
+	/* Probe instead of reading /proc/sys/kernel/cap_last_cap: the container may have no
+	 * /proc mounted. */
+	int cap = 0;
+	while (prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0)
+		cap++;
+	return cap;
+}
+
+static void set_capabilities(void)
+{
+	struct plan_caps *c = &g.plan.caps;
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2] = {
+		{(uint32_t)c->effective, (uint32_t)c->permitted, (uint32_t)c->inheritable},
+		{(uint32_t)(c->effective >> 32), (uint32_t)(c->permitted >> 32),
+		 (uint32_t)(c->inheritable >> 32)},
+	};
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die_errno("capset");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		die_errno("prctl PR_CAP_AMBIENT_CLEAR_ALL");
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(c->ambient & (1ULL << cap)))
+			continue;
+		/* Like runc: an ambient cap missing from permitted/inheritable is not fatal. */
+		(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+	}
+}
+
+void setup_process(void)
+{
+	struct plan *p = &g.plan;
+
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
+		if (setrlimit((int)p->rlimits[i].resource, &rl) < 0)
+			die_errno("setrlimit %s", rlimit_name(p->rlimits[i].resource));
+	}
+
+	/* The cwd may be reachable only by the container user (or only by root): try
+	 * before switching user and again after. */
+	int cwd_done = chdir(p->cwd) == 0;
+	if (!cwd_done && errno != EACCES)
+		die_errno("chdir to cwd (\"%s\") set in config.json failed", p->cwd);
+
+	/* Without no_new_privileges loading a filter needs CAP_SYS_ADMIN, which is about to
+	 * go: load it now (runc's order). */
+	if (p->seccomp_bpf_len && !p->no_new_privileges)
+		load_seccomp();
+
+	if (p->has_capabilities) {
+		int last = last_cap();
+		for (int cap = 0; cap <= last; cap++) {
+			if (p->caps.bounding & (1ULL << cap))
+				continue;
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+				die_errno("prctl PR_CAPBSET_DROP %d", cap);
+		}
+		/* Keep the permitted set across setresuid() so capset() below can pick. */
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			die_errno("prctl PR_SET_KEEPCAPS");
+	}
+
+	if (g.setgroups_allowed) {
+		gid_t *gids = NULL;
+		if (p->n_additional_gids) {
+			gids = calloc(p->n_additional_gids, sizeof(gid_t));
+			if (!gids)
+				die("out of memory");
+			for (size_t i = 0; i < p->n_additional_gids; i++)
+				gids[i] = (gid_t)p->additional_gids[i];
+		}
+		if (setgroups(p->n_additional_gids, gids) < 0)
+			die_errno("setgroups");
+		free(gids);
+	}
+	if (setresgid((gid_t)p->gid, (gid_t)p->gid, (gid_t)p->gid) < 0)
+		die_errno("setresgid %lld", (long long)p->gid);
+	if (setresuid((uid_t)p->uid, (uid_t)p->uid, (uid_t)p->uid) < 0)
+		die_errno("setresuid %lld", (long long)p->uid);
+
+	if (p->has_capabilities) {
+		if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+			die_errno("prctl PR_SET_KEEPCAPS");
+		set_capabilities();
+	}
+
+	if (!cwd_done && chdir(p->cwd) < 0)
+		die_errno("chdir to cwd (\"%s\") set in config.json failed", p->cwd);
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_NO_NEW_PRIVS");
+	umask(p->has_umask ? (mode_t)p->umask : 022);
+}
+
+/* 0 if path is an executable regular file for us, else an errno. */
+static int check_executable(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return errno;
+	if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111))
+		return EACCES;
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
+		return errno;
+	return 0;
+}
+
+static const char *getenv_plan(const char *name)
+{
+	size_t len = strlen(name);
+	const char *found = NULL;
+	/* The last assignment wins, as it would after a sequence of setenv() calls. */
+	for (size_t i = 0; i < g.plan.n_env; i++)
+		if (strncmp(g.plan.env[i], name, len) == 0 && g.plan.env[i][len] == '=')
+			found = g.plan.env[i] + len + 1;
+	return found;
+}
+
+const char *lookup_executable(void)
+{
+	struct plan *p = &g.plan;
+	if (p->n_args == 0)
+		die("process.args: must not be empty");
+	const char *name = p->args[0];
+	if (!name[0])
+		die("exec: \"\": executable file not found in $PATH");
+
+	if (strchr(name, '/')) {
+		int err = check_executable(name);
+		if (err == EACCES)
+			die("exec: \"%s\": permission denied", name);
+		if (err)
+			die("exec: \"%s\": stat %s: %s", name, name, errstr(err));
+		return name;
+	}
+
+	const char *path = getenv_plan("PATH");
+	if (!path)
+		path = DEFAULT_PATH;
+	/* Go's exec.LookPath, which runc's callers' error parsing expects. */
+	const char *dir = path;
+	for (;;) {
+		const char *end = strchr(dir, ':');
+		size_t dlen = end ? (size_t)(end - dir) : strlen(dir);
+		char *cand;
+		if (dlen == 0)
+			cand = strdup(name);
+		else if (asprintf(&cand, "%.*s/%s", (int)dlen, dir, name) < 0)
+			cand = NULL;
+		if (!cand)
+			die("out of memory");
+		if (check_executable(cand) == 0)
+			return cand;
+		free(cand);
+		if (!end)
+			break;
+		dir = end + 1;
+	}
+	die("exec: \"%s\": executable file not found in $PATH", name);
+}
+
+static int open_fifo(void)
+{
+	int fd;
+	do
+		fd = openat(g.state_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd >= 0 || errno != EACCES)
+		return fd;
+	/* The container user may not search the state directory: reopen the fifo through
+	 * the O_PATH fd taken while privileged (only the fifo's own mode is checked). */
+	char *path;
+	if (asprintf(&path, "/proc/self/fd/%d", g.fifo_path_fd) < 0)
+		return -1;
+	do
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	free(path);
+	return fd;
+}
+
+void wait_and_exec(const char *path)
+{
+	struct plan *p = &g.plan;
+	/* Blocks until `start` opens the fifo for reading. */
+	int fd = open_fifo();
+	if (fd < 0) {
+		dprintf(2, "open exec.fifo: %s\n", errstr(errno));
+		_exit(1);
+	}
+	ssize_t n;
+	do
+		n = write(fd, "0", 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1) {
+		dprintf(2, "write exec.fifo: %s\n", n < 0 ? errstr(errno) : "short write");
+		_exit(1);
+	}
+	close(fd);
+	/* The parent is gone: errors from here on go to the container's stderr. */
+	g.sync_fd = -1;
+
+	if (p->seccomp_bpf_len && p->no_new_privileges)
+		load_seccomp();
+	execve(path, (char *const *)p->args, (char *const *)p->env);
+	int err = errno;
+	if (err == EACCES)
+		dprintf(2, "exec: \"%s\": permission denied\n", p->args[0]);
+	else
+		dprintf(2, "exec: \"%s\": %s\n", p->args[0], errstr(err));
+	_exit(err == EACCES ? 126 : 127);
+}
+
+void stage2(void) __attribute__((noreturn));
+void stage2(void)
+{
+	/* Exact modes for created devices and mount points; the plan's umask comes last. */
+	umask(0);
+	if (setsid() < 0)
+		die_errno("setsid");
+	setup_rootfs();
+	setup_console();
+	finish_rootfs();
+	setup_process();
+	const char *path = lookup_executable();
+	if (send_msg(MSG_READY, NULL, 0) < 0)
+		die_errno("send ready");
+	wait_and_exec(path);
+}

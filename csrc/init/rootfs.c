@@ -1,0 +1,469 @@
+/* Stage 2, part 1: the container's filesystem view. Every destination inside the rootfs
+ * is resolved with openat2(RESOLVE_IN_ROOT) so no symlink in the (untrusted) rootfs can
+ * redirect a mount onto the host; mounts then target /proc/self/fd/<fd> of that result. */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
+/* Flags that a bind mount can only get through a second, MS_REMOUNT call. */
+#define BIND_REMOUNT_FLAGS \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | \
+	 MS_RELATIME | MS_STRICTATIME | MS_LAZYTIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_MANDLOCK)
+#define MAX_SYMLINK_HOPS 40
+
+static int resolve(int rootfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	for (int tries = 0;; tries++) {
+		int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+		/* EAGAIN: a concurrent rename made the kernel give up on a safe walk; retry. */
+		if (fd >= 0 || errno != EAGAIN || tries >= 16)
+			return fd;
+	}
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die("out of memory");
+	return s;
+}
+
+static void xclose(int fd)
+{
+	if (fd >= 0 && close(fd) < 0 && errno != EINTR)
+		die_errno("close fd %d", fd);
+}
+
+static char *read_link_at(int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return NULL;
+	if (!S_ISLNK(st.st_mode)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	/* st_size can be 0 (some filesystems) or stale: grow until the target fits. */
+	size_t size = st.st_size > 0 ? (size_t)st.st_size + 1 : 64;
+	for (;;) {
+		char *buf = malloc(size);
+		if (!buf)
+			return NULL;
+		ssize_t n = readlinkat(dirfd, name, buf, size);
+		if (n < 0) {
+			free(buf);
+			return NULL;
+		}
+		if ((size_t)n < size) {
+			buf[n] = '\0';
+			return buf;
+		}
+		free(buf);
+		size *= 2;
+	}
+}
+
+/* Resolves path inside the root at rootfd, creating missing components (directories,
+ * or a file for the last one when last_is_file). A dangling symlink is followed the way
+ * the kernel would inside that root, so "evil -> /../../tmp/x" creates <root>/tmp/x.
+ * Returns an O_PATH fd, or -1 with errno set. */
+int mkdir_in_root(int rootfd, const char *path, int last_is_file)
+{
+	int fd = resolve(rootfd, path);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+
+	char *cur = strdup(path);
+	if (!cur)
+		return -1;
+	for (int hops = 0; hops <= MAX_SYMLINK_HOPS; hops++) {
+		int parent = resolve(rootfd, "/");
+		if (parent < 0)
+			goto fail;
+		size_t pos = 0, len = strlen(cur);
+		int restarted = 0;
+		while (pos < len) {
+			while (cur[pos] == '/')
+				pos++;
+			if (pos >= len)
+				break;
+			size_t start = pos;
+			while (pos < len && cur[pos] != '/')
+				pos++;
+			/* Resolve the prefix up to this component from the root every time so the
+			 * kernel, not this loop, handles "..", symlinks and mount crossings. */
+			size_t rest = pos;
+			while (rest < len && cur[rest] == '/')
+				rest++;
+			int last = rest >= len;
+			char saved = cur[pos];
+			cur[pos] = '\0';
+			fd = resolve(rootfd, cur);
+			if (fd < 0 && errno == ENOENT) {
+				const char *comp = cur + start;
+				int rc;
+				if (last && last_is_file) {
+					rc = openat(parent, comp,
+						    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+					if (rc >= 0)
+						xclose(rc);
+				} else {
+					rc = mkdirat(parent, comp, 0755);
+				}
+				if (rc >= 0 || errno == EEXIST)
+					fd = resolve(rootfd, cur);
+				if (fd < 0 && errno == ENOENT) {
+					/* comp exists but does not resolve: a dangling symlink. Restart with
+					 * its target spliced in. */
+					char *target = read_link_at(parent, comp);
+					if (!target) {
+						cur[pos] = saved;
+						xclose(parent);
+						goto fail;
+					}
+					cur[pos] = saved;
+					const char *tail = cur + pos;
+					char *next;
+					if (target[0] == '/') {
+						next = xasprintf("%s%s", target, tail);
+					} else {
+						cur[start] = '\0';
+						next = xasprintf("%s/%s%s", cur, target, tail);
+					}
+					free(target);
+					free(cur);
+					cur = next;
+					xclose(parent);
+					restarted = 1;
+					break;
+				}
+			}
+			cur[pos] = saved;
+			if (fd < 0) {
+				xclose(parent);
+				goto fail;
+			}
+			xclose(parent);
+			parent = fd;
+		}
+		if (!restarted) {
+			free(cur);
+			return parent;
+		}
+	}
+	errno = ELOOP;
+fail:;
+	int err = errno;
+	free(cur);
+	errno = err;
+	return -1;
+}
+
+static char *fd_path(int fd)
+{
+	return xasprintf("/proc/self/fd/%d", fd);
+}
+
+/* Flags a remount must keep: in a user namespace the kernel refuses (EPERM) to clear
+ * nosuid/nodev/noexec/ro/atime flags that were locked by a more privileged mounter. */
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	unsigned long f = 0;
+	if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+	if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+	return f;
+}
+
+static int remount_bind(const char *path, unsigned long flags)
+{
+	if (mount("", path, "", MS_REMOUNT | MS_BIND | flags, NULL) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	unsigned long locked = locked_flags(path);
+	/* An explicit atime choice conflicts with the locked one only if they differ. */
+	if (flags & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME))
+		locked &= ~(unsigned long)(MS_NOATIME | MS_RELATIME);
+	return mount("", path, "", MS_REMOUNT | MS_BIND | flags | locked, NULL);
+}
+
+static const char *mount_kind(const struct plan_mount *m)
+{
+	return (m->flags & MS_BIND) ? "bind" : m->fstype;
+}
+
+static void do_mount(const struct plan_mount *m)
+{
+	if (m->uid_map[0] || m->gid_map[0])
+		die("mount %s: idmapped mounts are not supported yet", m->destination);
+	if (m->tmpcopyup)
+		die("mount %s: tmpcopyup is not supported yet", m->destination);
+
+	int fd = mkdir_in_root(g.rootfs_fd, m->destination, m->dest_is_file);
+	if (fd < 0)
+		die_errno("mount %s (%s): create mount point", m->destination, mount_kind(m));
+	char *target = fd_path(fd);
+	unsigned long flags = (unsigned long)m->flags & ~(unsigned long)PROPAGATION_FLAGS;
+	const char *data = m->data[0] ? m->data : NULL;
+
+	if (flags & MS_BIND) {
+		if (mount(m->source, target, "", MS_BIND | (flags & MS_REC), NULL) < 0)
+			die_errno("mount %s (bind %s)", m->destination, m->source);
+	} else {
+		if (mount(m->source, target, m->fstype, flags, data) < 0)
+			die_errno("mount %s (%s)", m->destination, m->fstype);
+	}
+	/* The fd still names the covered mount point; later calls must act on the new
+	 * mount, so look the destination up again. */
+	xclose(fd);
+	free(target);
+	fd = resolve(g.rootfs_fd, m->destination);
+	if (fd < 0)
+		die_errno("mount %s (%s): reopen", m->destination, mount_kind(m));
+	target = fd_path(fd);
+
+	unsigned long rflags = flags & BIND_REMOUNT_FLAGS;
+	if ((flags & MS_BIND) && rflags && remount_bind(target, rflags) < 0)
+		die_errno("remount %s (bind %s)", m->destination, m->source);
+	for (size_t i = 0; i < m->n_propagation; i++) {
+		if (mount("", target, "", (unsigned long)m->propagation[i], NULL) < 0)
+			die_errno("mount %s: set propagation 0x%llx", m->destination,
+				  (unsigned long long)m->propagation[i]);
+	}
+	if (m->attr_set || m->attr_clr) {
+		struct mount_attr attr = {.attr_set = (uint64_t)m->attr_set,
+					  .attr_clr = (uint64_t)m->attr_clr};
+		if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			die_errno("mount %s: mount_setattr", m->destination);
+	}
+	xclose(fd);
+	free(target);
+}
+
+/* Splits "/a/b/c" into a resolved O_PATH fd for "/a/b" (created if missing) and "c". */
+static int parent_in_root(const char *path, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	*base = slash ? slash + 1 : path;
+	if (!**base)
+		die("%s: not a file path", path);
+	char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup("");
+	if (!dir)
+		die("out of memory");
+	int fd = mkdir_in_root(g.rootfs_fd, dir[0] ? dir : "/", 0);
+	if (fd < 0)
+		die_errno("create directory %s", dir[0] ? dir : "/");
+	free(dir);
+	return fd;
+}
+
+static void make_device(const struct plan_device *d)
+{
+	const char *base;
+	int dfd = parent_in_root(d->path, &base);
+
+	if (d->bind_from_host) {
+		int f = openat(dfd, base, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0000);
+		if (f < 0 && errno != EEXIST)
+			die_errno("create %s", d->path);
+		xclose(f);
+		int fd = resolve(g.rootfs_fd, d->path);
+		if (fd < 0)
+			die_errno("open %s", d->path);
+		char *target = fd_path(fd);
+		if (mount(d->path, target, "", MS_BIND, NULL) < 0)
+			die_errno("mount %s (bind %s)", d->path, d->path);
+		free(target);
+		xclose(fd);
+	} else {
+		mode_t type = d->kind == 'b' ? S_IFBLK : d->kind == 'p' ? S_IFIFO : S_IFCHR;
+		dev_t dev = makedev((unsigned)d->major, (unsigned)d->minor);
+		if (mknodat(dfd, base, type | ((mode_t)d->mode & 07777), dev) < 0) {
+			if (errno != EEXIST)
+				die_errno("mknod %s", d->path);
+		} else if (fchownat(dfd, base, (uid_t)d->uid, (gid_t)d->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+			die_errno("chown %s", d->path);
+		}
+	}
+	xclose(dfd);
+}
+
+static void make_symlink(const struct plan_pair *s)
+{
+	const char *base;
+	int dfd = parent_in_root(s->first, &base);
+	if (symlinkat(s->second, dfd, base) < 0 && errno != EEXIST)
+		die_errno("symlink %s -> %s", s->first, s->second);
+	xclose(dfd);
+}
+
+static void pivot(void)
+{
+	int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0)
+		die_errno("open /");
+	if (fchdir(g.rootfs_fd) < 0)
+		die_errno("chdir %s", g.plan.rootfs);
+	/* pivot_root(".", ".") stacks the old root on top of the new one at "."; detaching
+	 * it afterwards needs no directory inside the rootfs (works on read-only ones). */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die_errno("pivot_root %s", g.plan.rootfs);
+	if (fchdir(oldroot) < 0)
+		die_errno("chdir old root");
+	/* Keep the unmount below from propagating to the host. */
+	if (mount("", ".", "", MS_SLAVE | MS_REC, NULL) < 0)
+		die_errno("make old root rslave");
+	if (umount2(".", MNT_DETACH) < 0)
+		die_errno("unmount old root");
+	if (chdir("/") < 0)
+		die_errno("chdir /");
+	xclose(oldroot);
+}
+
+static void move_root(void)
+{
+	if (fchdir(g.rootfs_fd) < 0)
+		die_errno("chdir %s", g.plan.rootfs);
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		die_errno("move %s to /", g.plan.rootfs);
+	if (chroot(".") < 0)
+		die_errno("chroot %s", g.plan.rootfs);
+	if (chdir("/") < 0)
+		die_errno("chdir /");
+}
+
+static void read_setgroups(void)
+{
+	/* Read through the host /proc now: after pivot_root there may be no /proc at all. */
+	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char buf[8] = {0};
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	xclose(fd);
+	if (n > 0 && strncmp(buf, "deny", 4) == 0)
+		g.setgroups_allowed = 0;
+}
+
+void setup_rootfs(void)
+{
+	struct plan *p = &g.plan;
+	read_setgroups();
+
+	unsigned long prop = p->rootfs_propagation ? (unsigned long)p->rootfs_propagation
+						   : MS_SLAVE | MS_REC;
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		die_errno("mount / (propagation 0x%lx)", prop);
+	if (mount(p->rootfs, p->rootfs, "", MS_BIND | MS_REC, NULL) < 0)
+		die_errno("mount %s (bind rootfs)", p->rootfs);
+	g.rootfs_fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (g.rootfs_fd < 0)
+		die_errno("open rootfs %s", p->rootfs);
+
+	for (size_t i = 0; i < p->n_mounts; i++)
+		do_mount(&p->mounts[i]);
+	for (size_t i = 0; i < p->n_devices; i++)
+		make_device(&p->devices[i]);
+	for (size_t i = 0; i < p->n_symlinks; i++)
+		make_symlink(&p->symlinks[i]);
+
+	if (p->no_pivot)
+		move_root();
+	else
+		pivot();
+	xclose(g.rootfs_fd);
+	g.rootfs_fd = -1;
+}
+
+static void mask_path(const char *path)
+{
+	if (mount("/dev/null", path, "", MS_BIND, NULL) == 0)
+		return;
+	if (errno == ENOENT)
+		return;
+	if (errno == ENOTDIR) {
+		if (mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL) < 0)
+			die_errno("mask %s (tmpfs)", path);
+		return;
+	}
+	die_errno("mask %s (bind /dev/null)", path);
+}
+
+static void readonly_path(const char *path)
+{
+	if (mount(path, path, "", MS_BIND | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return;
+		die_errno("readonly %s (bind)", path);
+	}
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | locked_flags(path);
+	if (mount(path, path, "", flags, NULL) < 0)
+		die_errno("readonly %s (remount)", path);
+}
+
+static void write_sysctl(const char *key, const char *value)
+{
+	char *path = xasprintf("/proc/sys/%s", key);
+	for (char *c = path + strlen("/proc/sys/"); *c; c++)
+		if (*c == '.')
+			*c = '/';
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("sysctl %s: open %s", key, path);
+	size_t len = strlen(value);
+	ssize_t n = write(fd, value, len);
+	if (n < 0)
+		die_errno("sysctl %s: write %s", key, path);
+	if ((size_t)n != len)
+		die("sysctl %s: write %s: short write", key, path);
+	xclose(fd);
+	free(path);
+}
+
+void finish_rootfs(void)
+{
+	struct plan *p = &g.plan;
+	if (p->rootfs_readonly && remount_bind("/", MS_RDONLY) < 0)
+		die_errno("remount / read-only");
+	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
+		die_errno("sethostname %s", p->hostname);
+	if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0)
+		die_errno("setdomainname %s", p->domainname);
+	for (size_t i = 0; i < p->n_sysctl; i++)
+		write_sysctl(p->sysctl[i].first, p->sysctl[i].second);
+	for (size_t i = 0; i < p->n_readonly_paths; i++)
+		readonly_path(p->readonly_paths[i]);
+	for (size_t i = 0; i < p->n_masked_paths; i++)
+		mask_path(p->masked_paths[i]);
+}

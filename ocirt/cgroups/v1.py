@@ -1,0 +1,96 @@
+"""cgroup v1 driver: one directory per mounted hierarchy (and the cgroup2 one on hybrid hosts)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ocirt.cgroups import CGROUP_ROOT, fs
+
+
+def hierarchies() -> dict[str, tuple[str, str]]:
+    """name → (mount point, fs options): 'memory', 'cpu', 'systemd' (name=systemd), 'unified'.
+
+    The name is the mount point's basename, which is what a container sees below its own
+    /sys/fs/cgroup as well.
+    """
+    found: dict[str, tuple[str, str]] = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fstype, _source, superopts = right.split()[:3]
+            mountpoint = left.split()[4]
+            if fstype not in ("cgroup", "cgroup2") or not mountpoint.startswith(CGROUP_ROOT):
+                continue
+            if fstype == "cgroup2":
+                found[os.path.basename(mountpoint)] = (mountpoint, "")
+                continue
+            ctrls = [o for o in superopts.split(",") if o not in ("rw", "ro")
+                     and not o.startswith(("release_agent", "clone_children", "xattr"))]
+            found[os.path.basename(mountpoint)] = (mountpoint, ",".join(ctrls))
+    return found
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controller list (as /proc/self/cgroup spells it) → this process's cgroup."""
+    own: dict[str, str] = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            own[ctrls] = path
+    return own
+
+
+class V1:
+    driver = "v1"
+
+    def __init__(self, path: str, dirs: dict[str, str], created: list[str] | None = None):
+        self.path = path
+        self.dirs = dirs  # hierarchy name → absolute directory of the container's cgroup
+        self.created = created or []
+
+    @classmethod
+    def for_path(cls, path: str) -> V1:
+        own = _own_cgroups() if not path.startswith("/") else {}
+        dirs = {}
+        for name, (mountpoint, ctrls) in hierarchies().items():
+            rel = path
+            if not path.startswith("/"):
+                rel = os.path.join(own.get(ctrls, "/"), path)
+            dirs[name] = os.path.join(mountpoint, rel.lstrip("/"))
+        return cls(path, dirs)
+
+    @classmethod
+    def from_state(cls, saved: dict[str, Any]) -> V1:
+        return cls(saved["path"], saved["dirs"], saved.get("created", []))
+
+    def to_state(self) -> dict[str, Any]:
+        return {"driver": self.driver, "path": self.path, "dirs": self.dirs,
+                "created": self.created}
+
+    def create(self) -> None:
+        for name, d in self.dirs.items():
+            root = os.path.join(CGROUP_ROOT, name)
+            new = fs.makedirs(root, os.path.relpath(d, root))
+            self.created.extend(new)
+            if name == "cpuset":
+                # a new cpuset starts empty and refuses tasks until it has cpus and mems
+                for sub in new:
+                    parent = os.path.dirname(sub)
+                    for key in ("cpuset.cpus", "cpuset.mems"):
+                        fs.write(os.path.join(sub, key), fs.read(os.path.join(parent, key)))
+
+    def add(self, pid: int) -> None:
+        for d in self.dirs.values():
+            fs.write(os.path.join(d, "cgroup.procs"), str(pid))
+
+    def procs(self) -> list[int]:
+        for name in ("pids", "freezer", "memory"):
+            if name in self.dirs:
+                return fs.procs(self.dirs[name])
+        return fs.procs(next(iter(self.dirs.values()))) if self.dirs else []
+
+    def destroy(self) -> None:
+        for d in self.dirs.values():
+            fs.rmdir(d)
+        fs.remove_created([c for c in self.created if c not in self.dirs.values()])

@@ -1,0 +1,65 @@
+"""ocirt run [options] ID: create, start, and (unless --detach) wait and exit with its status."""
+
+from __future__ import annotations
+
+from ocirt.cli import Globals, need_id
+from ocirt.cli.create import FLAGS as CREATE_FLAGS
+from ocirt.cli.flags import Flag, Values
+
+SYNOPSIS = "[command options] <container-id>"
+FLAGS = CREATE_FLAGS + [
+    Flag(("detach", "d"), "bool", help="return once the container runs"),
+    Flag(("keep",), "bool", help="keep the stopped container instead of deleting it"),
+]
+# signals the foreground run passes on to the container instead of acting on them
+FORWARDED = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH",
+             "SIGCONT", "SIGALRM", "SIGPIPE")
+
+
+def run(g: Globals, opts: Values, args: list[str]) -> int:
+    from ocirt.container import Container
+
+    cid = need_id(args, "run")
+    if not opts.detach:
+        from ocirt import native
+
+        # the init is reparented to us when its short-lived parent exits: we can wait on it
+        native.set_child_subreaper()
+    container = Container.create(g.root, cid, opts.bundle, pid_file=opts.pid_file,
+                                 console_socket=opts.console_socket, no_pivot=opts.no_pivot,
+                                 preserve_fds=opts.preserve_fds)
+    try:
+        container.start()
+    except BaseException:
+        container.delete(force=True)
+        raise
+    if opts.detach:
+        return 0
+    status = wait_foreground(container.pid)
+    if not opts.keep:
+        container.delete(force=True)
+    return status
+
+
+def wait_foreground(pid: int) -> int:
+    """Forward signals to pid until it exits; reap every other child meanwhile.
+    Returns the shell-style status: the exit code, or 128+signal."""
+    import os
+    import signal
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for name in FORWARDED:
+        signal.signal(getattr(signal, name), forward)
+    while True:
+        try:
+            child, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 255
+        if child == pid:
+            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else \
+                128 + os.WTERMSIG(status)

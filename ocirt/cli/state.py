@@ -1,0 +1,18 @@
+"""ocirt state ID"""
+
+from __future__ import annotations
+
+from ocirt.cli import Globals, need_id
+from ocirt.cli.flags import Flag, Values
+
+SYNOPSIS = "<container-id>"
+FLAGS = [Flag(("help", "h"), "bool")]
+
+
+def run(g: Globals, opts: Values, args: list[str]) -> int:
+    import json
+
+    from ocirt.container import Container
+
+    print(json.dumps(Container.load(g.root, need_id(args, "state")).state(), indent=2))
+    return 0

@@ -1,0 +1,107 @@
+"""`create`: validate and plan first, then build the container; undo everything on failure."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ocirt.container import CREATED, CREATING, now_rfc3339, process
+from ocirt.container.store import FIFO, ContainerDir, check_id
+from ocirt.errors import OcirtError
+
+
+def _listen_fds() -> int:
+    """systemd socket activation (LISTEN_FDS for this very process) passes through."""
+    if os.environ.get("LISTEN_PID") != str(os.getpid()):
+        return 0
+    try:
+        return max(0, int(os.environ.get("LISTEN_FDS", "0")))
+    except ValueError:
+        return 0
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    """Digits, no newline, appearing at once: engines poll for this file and read it."""
+    path = os.path.abspath(path)
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}")
+    with open(tmp, "w") as f:
+        f.write(str(pid))
+    os.rename(tmp, path)
+
+
+def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
+           console_socket: str | None = None, no_pivot: bool = False,
+           preserve_fds: int = 0) -> dict[str, Any]:
+    from ocirt import cgroups, spec
+    from ocirt import plan as planner
+
+    check_id(container_id)
+    bundle = os.path.abspath(bundle)
+    if not os.path.isdir(bundle):
+        raise OcirtError(f"bundle {bundle}: no such directory")
+    cfg = spec.load(bundle)
+    linux = cfg.get("linux") or {}
+    cg = cgroups.for_container(linux.get("cgroupsPath"), container_id)
+    listen = _listen_fds()
+    opts = planner.Options(no_pivot=no_pivot, preserve_fds=preserve_fds + listen,
+                           console_socket=console_socket)
+    plan = planner.build(cfg, bundle, opts, cg.dirs)
+    if listen:
+        plan.env = [e for e in plan.env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
+        plan.env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
+
+    d = ContainerDir.create(root, container_id)
+    init_pid = 0
+    try:
+        saved: dict[str, Any] = {
+            "id": container_id, "status": CREATING, "bundle": bundle, "rootfs": plan.rootfs,
+            "created": now_rfc3339(), "owner": "", "annotations": cfg.get("annotations") or {},
+            "cgroup": cg.to_state(), "config": cfg,
+        }
+        d.save(saved)
+        fifo = os.path.join(d.path, FIFO)
+        os.mkfifo(fifo, 0o622)
+        os.chmod(fifo, 0o622)  # mkfifo honours the umask; the container user must write it
+        if plan.new_userns:
+            from ocirt.plan import host_id
+
+            os.chown(fifo, host_id(plan.uid_mappings, 0), host_id(plan.gid_mappings, 0))
+        cg.create()
+        saved["cgroup"] = cg.to_state()
+        d.save(saved)  # from here a crashed create is still removable by `delete --force`
+
+        from ocirt.native.spawn import InitProcess
+
+        init = InitProcess.start(plan, state_dir=d.path, join_cgroup=cg.add,
+                                 console_socket=console_socket)
+        init_pid = init.pid
+        saved.update(status=CREATED, pid=init.pid, start_time=process.start_time(init.pid))
+        d.save(saved)
+        if pid_file:
+            write_pid_file(pid_file, init.pid)
+        return saved
+    except BaseException:
+        _undo(d, cg, init_pid)
+        raise
+    finally:
+        d.close()
+
+
+def _undo(d: ContainerDir, cg: Any, init_pid: int) -> None:
+    """Remove what a failed create made: init, cgroup, state directory."""
+    import signal
+
+    if init_pid:
+        try:
+            os.kill(init_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for pid in cg.procs():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        cg.destroy()
+    finally:
+        d.remove()

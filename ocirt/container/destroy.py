@@ -1,0 +1,63 @@
+"""Tear a container down: its processes, its cgroup, then its state directory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+from ocirt.container import process
+from ocirt.container.store import ContainerDir
+
+
+def _thaw(cg: Any) -> None:
+    """A frozen task never handles SIGKILL: thaw before killing."""
+    dirs = cg.dirs
+    try:
+        if "freezer" in dirs:
+            with open(os.path.join(dirs["freezer"], "freezer.state"), "w") as f:
+                f.write("THAWED")
+        elif "" in dirs and os.path.exists(os.path.join(dirs[""], "cgroup.freeze")):
+            with open(os.path.join(dirs[""], "cgroup.freeze"), "w") as f:
+                f.write("0")
+    except OSError:
+        pass
+
+
+def kill_all(cg: Any, timeout: float = 10.0) -> None:
+    """SIGKILL everything left in the cgroup and wait until it is empty."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = cg.procs()
+        if not pids or time.monotonic() > deadline:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.005)
+
+
+def destroy(d: ContainerDir, saved: dict[str, Any], kill: bool) -> None:
+    from ocirt import cgroups
+
+    cg = cgroups.from_state(saved["cgroup"]) if saved.get("cgroup") else None
+    if cg is not None:
+        _thaw(cg)
+    if kill:
+        fd = process.pidfd(int(saved.get("pid", 0)), saved.get("start_time"))
+        if fd is not None:
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+                process.wait_exit(fd, 10.0)
+            except ProcessLookupError:
+                pass
+            finally:
+                os.close(fd)
+    if cg is not None:
+        # without a pid namespace of its own the container's children outlive its init
+        kill_all(cg)
+        cg.destroy()
+    d.remove()

@@ -1,0 +1,258 @@
+"""Start the container init (csrc/init) for `create` and wait until it is ready.
+
+The init binary is copied into a sealed memfd and executed from there, so the process
+that waits in `created` never exposes a writable host binary as /proc/<pid>/exe
+(CVE-2019-5736). Protocol over a SOCK_SEQPACKET pair (csrc/README.md):
+
+    parent → init  GO            the init is in its cgroup: go on
+    init → parent  USERMAP_REQ   (new user namespace) write my uid_map/gid_map
+    parent → init  USERMAP_ACK
+    init → parent  PID <i32>     host pid of the container init (stage 2)
+    init → parent  READY         stage 2 waits on exec.fifo
+    init → parent  ERROR <text>  one line; the init exits 1
+
+This module is on the benchmarked `create` path: keep its imports to C modules.
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+from collections.abc import Callable
+from fcntl import F_ADD_SEALS, F_DUPFD_CLOEXEC, F_GETFD, F_SEAL_GROW, F_SEAL_SEAL, \
+    F_SEAL_SHRINK, F_SEAL_WRITE, fcntl
+
+from ocirt.errors import InitError
+from ocirt.native.plan import Plan
+
+INIT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ocirt-init")
+
+MSG_GO = 1
+MSG_USERMAP_REQ = 2
+MSG_USERMAP_ACK = 3
+MSG_PID = 4
+MSG_READY = 5
+MSG_ERROR = 6
+
+_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
+_MFD_EXEC = 0x10  # Linux ≥ 6.3; older kernels refuse it (EINVAL) and exec memfds anyway
+_CONTROL_FDS = 4  # sync socket, plan, state dir, console socket
+
+
+def _memfd(name: str, exec_: bool = False) -> int:
+    flags = os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING
+    if exec_:
+        try:
+            return os.memfd_create(name, flags | _MFD_EXEC)
+        except OSError as e:
+            if e.errno != 22:  # EINVAL: kernel without MFD_EXEC
+                raise
+    return os.memfd_create(name, flags)
+
+
+def _sealed_init_copy() -> int:
+    src = os.open(INIT_PATH, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(src).st_size
+        fd = _memfd("ocirt-init", exec_=True)
+        try:
+            off = 0
+            while off < size:
+                n = os.sendfile(fd, src, off, size - off)
+                if n == 0:
+                    raise InitError(f"copy {INIT_PATH}: file shrank while copying")
+                off += n
+            fcntl(fd, F_ADD_SEALS, _SEALS)
+        except BaseException:
+            os.close(fd)
+            raise
+    finally:
+        os.close(src)
+    return fd
+
+
+def _sealed_data(name: str, data: bytes) -> int:
+    fd = _memfd(name)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        fcntl(fd, F_ADD_SEALS, _SEALS)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        fcntl(fd, F_GETFD)
+    except OSError:
+        return False
+    return True
+
+
+def _write_map(pid: int, name: str, text: str) -> None:
+    fd = os.open(f"/proc/{pid}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        # the kernel wants the whole map in one write
+        os.write(fd, text.encode())
+    except OSError as e:
+        raise InitError(f"write /proc/{pid}/{name}: {os.strerror(e.errno).lower()}") from None
+    finally:
+        os.close(fd)
+
+
+def _kill_and_reap(pid: int) -> None:
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _drain_pid(sock: _socket.socket) -> int:
+    sock.settimeout(5.0)
+    try:
+        while msg := sock.recv(65536):
+            if int.from_bytes(msg[:4], "little") == MSG_PID:
+                return int.from_bytes(msg[4:8], "little", signed=True)
+    except OSError:
+        pass
+    return 0
+
+
+def _exit_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+class InitProcess:
+    """The container's init, waiting on exec.fifo once start() returns."""
+
+    __slots__ = ("pid",)
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid  # host pid of the container init (stage 2)
+
+    def __repr__(self) -> str:
+        return f"InitProcess(pid={self.pid})"
+
+    @classmethod
+    def start(cls, plan: Plan, *, state_dir: str, join_cgroup: Callable[[int], None],
+              console_socket: str | None = None) -> InitProcess:
+        """Spawn the init for plan; return when it is ready, else raise InitError.
+
+        join_cgroup(pid) is called with the first-stage pid before any namespace is
+        created, so the cgroup namespace is rooted at the container's cgroup. On failure
+        everything spawned is killed and reaped.
+        """
+        from ocirt.native.wire import encode
+
+        n = plan.preserve_fds
+        # which of the caller's fds to hand on, decided before we open any of our own
+        inherited = [fd for fd in range(3, 3 + n) if _is_open(fd)]
+        base = 3 + n
+        floor = base + _CONTROL_FDS
+
+        temp: list[int] = []
+        sock = None
+        console = None
+        stage1 = 0
+        container_pid = 0
+        try:
+            exe = _sealed_init_copy()
+            temp.append(exe)
+            temp.append(_sealed_data("ocirt-plan", encode(plan)))
+            sock, child = _socket.socketpair(
+                _socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
+            temp.append(child.detach())
+            temp.append(os.open(state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+            if console_socket is not None:
+                console = _socket.socket(_socket.AF_UNIX,
+                                         _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+                try:
+                    console.connect(console_socket)
+                except OSError as e:
+                    raise InitError(f"connect console socket {console_socket}: "
+                                    f"{os.strerror(e.errno).lower()}") from None
+            # Above every target slot, so no dup2 below clobbers another source (or the
+            # memfd being executed).
+            exe_hi = fcntl(exe, F_DUPFD_CLOEXEC, floor)
+            temp.append(exe_hi)
+            ctl = [temp[2], temp[1], temp[3], console.fileno() if console else -1]
+            actions: list[tuple[int, int, int]] = [
+                (os.POSIX_SPAWN_DUP2, fd, fd) for fd in inherited  # clears FD_CLOEXEC
+            ]
+            argv = ["ocirt-init"]
+            for i, fd in enumerate(ctl):
+                if fd < 0:
+                    argv.append("-1")
+                    continue
+                hi = fcntl(fd, F_DUPFD_CLOEXEC, floor)
+                temp.append(hi)
+                actions.append((os.POSIX_SPAWN_DUP2, hi, base + i))
+                argv.append(str(base + i))
+            stage1 = os.posix_spawn(f"/proc/self/fd/{exe_hi}", argv, {}, file_actions=actions)
+            # Only the init may hold the other end: EOF then means it died.
+            for fd in temp:
+                os.close(fd)
+            temp.clear()
+            if console is not None:
+                console.close()
+                console = None
+
+            join_cgroup(stage1)
+            sock.send(MSG_GO.to_bytes(4, "little"))
+            ready = False
+            while not (ready and container_pid):
+                msg = sock.recv(65536)
+                if not msg:
+                    _, status = os.waitpid(stage1, 0)
+                    stage1 = 0
+                    raise InitError(f"container init exited before it was ready "
+                                    f"({_exit_text(status)})")
+                kind = int.from_bytes(msg[:4], "little")
+                if kind == MSG_ERROR:
+                    # Both stages exit right after an error; drain to learn the container
+                    # init's pid (it may follow the error) so it gets reaped, not leaked.
+                    if not container_pid:
+                        container_pid = _drain_pid(sock)
+                    raise InitError(msg[4:].decode(errors="replace"))
+                if kind == MSG_PID:
+                    container_pid = int.from_bytes(msg[4:8], "little", signed=True)
+                elif kind == MSG_READY:
+                    ready = True
+                elif kind == MSG_USERMAP_REQ:
+                    if os.geteuid() != 0 and plan.gid_mappings:
+                        # unprivileged writers must give up setgroups first
+                        _write_map(stage1, "setgroups", "deny")
+                    if plan.uid_mappings:
+                        _write_map(stage1, "uid_map", plan.uid_mappings)
+                    if plan.gid_mappings:
+                        _write_map(stage1, "gid_map", plan.gid_mappings)
+                    sock.send(MSG_USERMAP_ACK.to_bytes(4, "little"))
+                else:
+                    raise InitError(f"container init sent unknown message {kind}")
+            _, status = os.waitpid(stage1, 0)
+            stage1 = 0
+            if status != 0:
+                raise InitError(f"container init stage 1 failed ({_exit_text(status)})")
+            return cls(container_pid)
+        except BaseException:
+            if stage1:
+                _kill_and_reap(stage1)
+            if container_pid:
+                _kill_and_reap(container_pid)
+            raise
+        finally:
+            for fd in temp:
+                os.close(fd)
+            if console is not None:
+                console.close()
+            if sock is not None:
+                sock.close()

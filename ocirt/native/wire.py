@@ -1,0 +1,159 @@
+"""Plan → bytes for the C init (csrc/lib/plan.c decodes; format in csrc/README.md).
+
+Records are (u32 type, u32 length, payload), little-endian. Strings are UTF-8 plus a NUL,
+ints are 8-byte two's complement (values ≥ 2**63, e.g. RLIM_INFINITY, wrap), compound
+entries carry a nested record stream. Optional values (hostname, umask ...) are simply
+absent when None.
+"""
+
+from __future__ import annotations
+
+from struct import Struct
+
+from ocirt.native.plan import Plan
+
+_HDR = Struct("<II")
+_INT = Struct("<II Q")
+_MASK = (1 << 64) - 1
+
+# top-level record types (csrc/lib/plan.h)
+T_NAMESPACE = 1
+T_TIMENS_OFFSETS = 2
+T_NEW_USERNS = 3
+T_ROOTFS = 4
+T_ROOTFS_READONLY = 5
+T_ROOTFS_PROPAGATION = 6
+T_NO_PIVOT = 7
+T_MOUNT = 8
+T_DEVICE = 9
+T_SYMLINK = 10
+T_MASKED_PATH = 11
+T_READONLY_PATH = 12
+T_SYSCTL = 13
+T_HOSTNAME = 14
+T_DOMAINNAME = 15
+T_ARG = 16
+T_ENV = 17
+T_CWD = 18
+T_UID = 19
+T_GID = 20
+T_ADDITIONAL_GID = 21
+T_UMASK = 22
+T_RLIMIT = 23
+T_CAPABILITIES = 24
+T_NO_NEW_PRIVILEGES = 25
+T_OOM_SCORE_ADJ = 26
+T_TERMINAL = 27
+T_CONSOLE_WIDTH = 28
+T_CONSOLE_HEIGHT = 29
+T_PRESERVE_FDS = 30
+T_SECCOMP_BPF = 31
+T_SECCOMP_FLAGS = 32
+T_UID_MAPPINGS = 33
+T_GID_MAPPINGS = 34
+
+
+def _i(t: int, v: int) -> bytes:
+    return _INT.pack(t, 8, v & _MASK)
+
+
+def _s(t: int, v: str) -> bytes:
+    b = v.encode() + b"\0"
+    return _HDR.pack(t, len(b)) + b
+
+
+def _b(t: int, payload: bytes) -> bytes:
+    return _HDR.pack(t, len(payload)) + payload
+
+
+def encode(plan: Plan) -> bytes:
+    out: list[bytes] = []
+    add = out.append
+    for ns in plan.namespaces:
+        sub = _i(1, ns.flag)
+        if ns.path is not None:
+            sub += _s(2, ns.path)
+        add(_b(T_NAMESPACE, sub))
+    if plan.timens_offsets:
+        add(_s(T_TIMENS_OFFSETS, plan.timens_offsets))
+    if plan.new_userns:
+        add(_i(T_NEW_USERNS, 1))
+    add(_s(T_ROOTFS, plan.rootfs))
+    if plan.rootfs_readonly:
+        add(_i(T_ROOTFS_READONLY, 1))
+    if plan.rootfs_propagation:
+        add(_i(T_ROOTFS_PROPAGATION, plan.rootfs_propagation))
+    if plan.no_pivot:
+        add(_i(T_NO_PIVOT, 1))
+    for m in plan.mounts:
+        parts = [_s(1, m.destination), _s(2, m.source), _s(3, m.fstype), _i(4, m.flags)]
+        if m.data:
+            parts.append(_s(5, m.data))
+        parts.extend(_i(6, p) for p in m.propagation)
+        if m.attr_set:
+            parts.append(_i(7, m.attr_set))
+        if m.attr_clr:
+            parts.append(_i(8, m.attr_clr))
+        if m.tmpcopyup:
+            parts.append(_i(9, 1))
+        if m.uid_map:
+            parts.append(_s(10, m.uid_map))
+        if m.gid_map:
+            parts.append(_s(11, m.gid_map))
+        if m.dest_is_file:
+            parts.append(_i(12, 1))
+        add(_b(T_MOUNT, b"".join(parts)))
+    for d in plan.devices:
+        add(_b(T_DEVICE, b"".join((
+            _s(1, d.path), _i(2, ord(d.kind)), _i(3, d.major), _i(4, d.minor), _i(5, d.mode),
+            _i(6, d.uid), _i(7, d.gid), _i(8, int(d.bind_from_host))))))
+    for link, target in plan.symlinks:
+        add(_b(T_SYMLINK, _s(1, link) + _s(2, target)))
+    for p in plan.masked_paths:
+        add(_s(T_MASKED_PATH, p))
+    for p in plan.readonly_paths:
+        add(_s(T_READONLY_PATH, p))
+    for k, v in plan.sysctl:
+        add(_b(T_SYSCTL, _s(1, k) + _s(2, v)))
+    if plan.hostname is not None:
+        add(_s(T_HOSTNAME, plan.hostname))
+    if plan.domainname is not None:
+        add(_s(T_DOMAINNAME, plan.domainname))
+    for a in plan.args:
+        add(_s(T_ARG, a))
+    for e in plan.env:
+        add(_s(T_ENV, e))
+    add(_s(T_CWD, plan.cwd))
+    add(_i(T_UID, plan.uid))
+    add(_i(T_GID, plan.gid))
+    for g in plan.additional_gids:
+        add(_i(T_ADDITIONAL_GID, g))
+    if plan.umask is not None:
+        add(_i(T_UMASK, plan.umask))
+    for r in plan.rlimits:
+        add(_b(T_RLIMIT, _i(1, r.resource) + _i(2, r.soft) + _i(3, r.hard)))
+    c = plan.capabilities
+    if c is not None:
+        add(_b(T_CAPABILITIES, _i(1, c.bounding) + _i(2, c.effective) + _i(3, c.permitted)
+               + _i(4, c.inheritable) + _i(5, c.ambient)))
+    if plan.no_new_privileges:
+        add(_i(T_NO_NEW_PRIVILEGES, 1))
+    if plan.oom_score_adj is not None:
+        add(_i(T_OOM_SCORE_ADJ, plan.oom_score_adj))
+    if plan.terminal:
+        add(_i(T_TERMINAL, 1))
+    if plan.console_width:
+        add(_i(T_CONSOLE_WIDTH, plan.console_width))
+    if plan.console_height:
+        add(_i(T_CONSOLE_HEIGHT, plan.console_height))
+    if plan.preserve_fds:
+        add(_i(T_PRESERVE_FDS, plan.preserve_fds))
+    if plan.seccomp_bpf:
+        add(_b(T_SECCOMP_BPF, bytes(plan.seccomp_bpf)))
+    if plan.seccomp_flags:
+        add(_i(T_SECCOMP_FLAGS, plan.seccomp_flags))
+    if plan.uid_mappings:
+        add(_s(T_UID_MAPPINGS, plan.uid_mappings))
+    if plan.gid_mappings:
+        add(_s(T_GID_MAPPINGS, plan.gid_mappings))
+    return b"".join(out)

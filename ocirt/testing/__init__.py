@@ -1,0 +1,1 @@
+"""Helpers for tests, benchmarks and the demo: build busybox bundles any runtime can run."""
