@@ -31,7 +31,7 @@ def _timestamp() -> str:
 
 def format_line(level: str, msg: str) -> str:
     if _format == "json":
-        return json.dumps({"level": level, "msg": msg, "time": _timestamp()})
+        return json.dumps({"level": level, "msg": msg, "time": _timestamp()}, separators=(",", ":"))
     return f'time="{_timestamp()}" level={level} msg={json.dumps(msg)}'
 
 

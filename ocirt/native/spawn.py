@@ -134,8 +134,6 @@ def _exit_text(status: int) -> str:
 class InitProcess:
     """The container's init, waiting on exec.fifo once start() returns."""
 
-    __slots__ = ("pid",)
-
     def __init__(self, pid: int) -> None:
         self.pid = pid  # host pid of the container init (stage 2)
 

@@ -1,0 +1,283 @@
+"""The ocirt command line: the runc contract engines rely on (issue 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+import pytest
+
+from tests.conftest import Ocirt
+
+
+def wait_status(ocirt: Ocirt, cid: str, status: str, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = json.loads(ocirt("state", cid).stdout)
+        if state["status"] == status or time.monotonic() > deadline:
+            return state
+        time.sleep(0.02)
+
+
+def test_run_prints_hostname_ids_and_pid_1(ocirt: Ocirt) -> None:
+    """Acceptance: `run` of sh -c 'hostname; id; echo $$' (config.md hostname, user)."""
+    bundle, cfg = ocirt.bundle(["/bin/sh", "-c", "hostname; id; echo $$"],
+                               hostname="box-7")
+    cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+    ocirt.write(bundle, cfg)
+    res = ocirt("run", "--bundle", bundle, ocirt.new_id())
+    lines = res.stdout.split("\n")
+    assert lines[0] == "box-7"
+    assert lines[1].startswith("uid=1000(user) gid=1000(user)")
+    assert lines[2] == "1"
+
+
+def test_create_does_not_run_until_start_and_delete_removes_all(ocirt: Ocirt) -> None:
+    """runtime.md "Lifecycle": the user process runs only at start; delete leaves nothing."""
+    bundle, cfg = ocirt.bundle(["/bin/sh", "-c", "echo ran > /out/ran; sleep 30"])
+    cid = ocirt.new_id()
+    ocirt.set_cgroup(cfg, cid)
+    ocirt.write(bundle, cfg)
+    pid_file = os.path.join(bundle, "pid")
+    ocirt("create", "--bundle", bundle, "--pid-file", pid_file, cid)
+    state = json.loads(ocirt("state", cid).stdout)
+    assert state["status"] == "created"
+    assert not os.path.exists(os.path.join(bundle, "out", "ran"))
+    with open(pid_file) as f:
+        text = f.read()
+    assert re.fullmatch(r"[1-9][0-9]*", text) and int(text) == state["pid"]
+    assert os.path.isdir(f"/sys/fs/cgroup/memory/ocirt-tests/{cid}")
+
+    ocirt("start", cid)
+    assert wait_status(ocirt, cid, "running")["status"] == "running"
+    for _ in range(200):
+        if os.path.exists(os.path.join(bundle, "out", "ran")):
+            break
+        time.sleep(0.01)
+    assert os.path.exists(os.path.join(bundle, "out", "ran"))
+    ocirt("kill", cid, "KILL")
+    assert wait_status(ocirt, cid, "stopped")["pid"] == 0
+    ocirt("delete", cid)
+    assert not os.path.exists(os.path.join(ocirt.root, cid))
+    assert not os.path.exists(f"/sys/fs/cgroup/memory/ocirt-tests/{cid}")
+    assert ocirt("state", cid, check=False).returncode != 0
+
+
+def test_wrong_state_operations_fail_and_change_nothing(ocirt: Ocirt) -> None:
+    """runtime.md "Operations": each op in the wrong state errors without effect."""
+    bundle, _ = ocirt.bundle(["sleep", "30"])
+    cid = ocirt.new_id()
+    ocirt("create", "-b", bundle, cid)
+    again = ocirt("create", "-b", bundle, cid, check=False)
+    assert again.returncode != 0 and f"container with id exists: {cid}" in again.stderr
+    ocirt("start", cid)
+    res = ocirt("start", cid, check=False)
+    assert res.returncode != 0 and "already running" in res.stderr
+    res = ocirt("delete", cid, check=False)
+    assert res.returncode != 0 and "not stopped: running" in res.stderr
+    assert json.loads(ocirt("state", cid).stdout)["status"] == "running"
+    ocirt("kill", cid, "9")
+    wait_status(ocirt, cid, "stopped")
+    res = ocirt("start", cid, check=False)
+    assert res.returncode != 0 and "stopped" in res.stderr
+    res = ocirt("kill", cid, check=False)
+    assert res.returncode != 0 and "not running" in res.stderr
+    ocirt("delete", cid)
+
+
+def test_delete_force_kills_a_running_container(ocirt: Ocirt) -> None:
+    bundle, cfg = ocirt.bundle(["sleep", "30"])
+    cid = ocirt.new_id()
+    ocirt.set_cgroup(cfg, cid)
+    ocirt.write(bundle, cfg)
+    ocirt("run", "-d", "-b", bundle, cid)
+    pid = json.loads(ocirt("state", cid).stdout)["pid"]
+    ocirt("delete", "--force", cid)
+    assert not os.path.exists(os.path.join(ocirt.root, cid))
+    assert not os.path.exists(f"/sys/fs/cgroup/pids/ocirt-tests/{cid}")
+    with open(f"/proc/{pid}/stat") if os.path.exists(f"/proc/{pid}/stat") else \
+            open(os.devnull) as f:
+        stat = f.read()
+    assert not stat or stat.split(")")[1].split()[0] in ("Z", "X")
+
+
+def test_delete_force_of_unknown_container_succeeds(ocirt: Ocirt) -> None:
+    assert ocirt("delete", "--force", "no-such-thing").returncode == 0
+    res = ocirt("delete", "no-such-thing", check=False)
+    assert res.returncode != 0 and "does not exist" in res.stderr
+
+
+def test_concurrent_commands_on_one_container(ocirt: Ocirt) -> None:
+    """The per-container lock: parallel starts run the process once, one start wins."""
+    import subprocess
+
+    bundle, _ = ocirt.bundle(["/bin/sh", "-c", "echo x >> /out/runs; sleep 30"])
+    cid = ocirt.new_id()
+    ocirt("create", "-b", bundle, cid)
+    from tests.conftest import ocirt_binary
+
+    procs = [subprocess.Popen(ocirt_binary() + ["--root", ocirt.root, "start", cid],
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    codes = [p.wait(20) for p in procs]
+    for p in procs:
+        p.stderr.close()
+    assert sorted(codes) == [0, 1, 1, 1]
+    time.sleep(0.2)
+    with open(os.path.join(bundle, "out", "runs")) as f:
+        assert f.read() == "x\n"
+    ocirt("delete", "-f", cid)
+
+
+def test_failed_create_leaves_nothing(ocirt: Ocirt) -> None:
+    """A create that fails in the init (missing command) leaves no state, cgroup, process."""
+    bundle, cfg = ocirt.bundle(["no-such-command"])
+    cid = ocirt.new_id()
+    ocirt.set_cgroup(cfg, cid)
+    ocirt.write(bundle, cfg)
+    before = set(os.listdir("/proc"))
+    res = ocirt("create", "-b", bundle, cid, check=False)
+    assert res.returncode != 0
+    assert res.stderr.strip() == 'exec: "no-such-command": executable file not found in $PATH'
+    assert not os.path.exists(os.path.join(ocirt.root, cid))
+    assert not os.path.exists(f"/sys/fs/cgroup/memory/ocirt-tests/{cid}")
+    from tests.conftest import reap
+
+    reap()
+    new = {p for p in set(os.listdir("/proc")) - before if p.isdigit()}
+    for p in new:
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                assert b"ocirt-init" not in f.read()
+        except FileNotFoundError:
+            pass
+
+
+@pytest.mark.parametrize("args,word", [
+    (["/etc/passwd"], 'exec: "/etc/passwd": permission denied'),
+    (["/no/such"], 'exec: "/no/such": stat /no/such: no such file or directory'),
+])
+def test_exec_errors_use_runcs_words(ocirt: Ocirt, args: list[str], word: str) -> None:
+    """Docker maps these phrases to exit codes 126 and 127."""
+    bundle, _ = ocirt.bundle(args)
+    res = ocirt("create", "-b", bundle, ocirt.new_id(), check=False)
+    assert res.returncode != 0 and res.stderr.strip() == word
+
+
+def test_config_error_names_the_field_and_logs_json(ocirt: Ocirt) -> None:
+    bundle, cfg = ocirt.bundle(["true"])
+    cfg["process"]["args"] = []
+    ocirt.write(bundle, cfg)
+    log = os.path.join(ocirt.tmp, "log.json")
+    for form in (["--log-format", "json"], ["--log-format=json"]):
+        res = ocirt("create", "-b", bundle, ocirt.new_id(), check=False,
+                    glob_args=("--log", log, *form))
+        assert res.returncode == 1
+        assert res.stderr.strip() == "config.json: process.args: must not be empty"
+    with open(log) as f:
+        lines = f.read().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert re.fullmatch(r'\{"level":"error","msg":"config\.json: process\.args: must not '
+                            r'be empty","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z"\}', line)
+
+
+def test_text_log_format(ocirt: Ocirt) -> None:
+    log = os.path.join(ocirt.tmp, "log.txt")
+    ocirt("start", "nope", check=False, glob_args=("--log", log))
+    with open(log) as f:
+        line = f.read().strip()
+    assert re.fullmatch(r'time="[^"]+" level=error msg="container does not exist: nope"', line)
+
+
+def test_missing_bundle_is_one_line(ocirt: Ocirt) -> None:
+    res = ocirt("create", "-b", "/no/bundle", ocirt.new_id(), check=False)
+    assert res.returncode == 1 and res.stderr.count("\n") == 1 and "/no/bundle" in res.stderr
+
+
+def test_systemd_cgroup_flag_is_a_clear_error(ocirt: Ocirt) -> None:
+    res = ocirt("list", check=False, glob_args=("--systemd-cgroup",))
+    assert res.returncode != 0 and "systemd cgroup driver is not supported" in res.stderr
+
+
+def test_version_and_unknown_command(ocirt: Ocirt) -> None:
+    assert re.match(r"ocirt version \d+\.\d+\.\d+\nspec: 1\.3\.0", ocirt("--version").stdout)
+    assert ocirt("frobnicate", check=False).returncode != 0
+
+
+def test_list_formats(ocirt: Ocirt) -> None:
+    bundle, _ = ocirt.bundle(["sleep", "30"])
+    cid = ocirt.new_id()
+    ocirt("create", "-b", bundle, cid)
+    assert ocirt("list", "-q").stdout.split() == [cid]
+    [entry] = json.loads(ocirt("list", "--format", "json").stdout)
+    assert entry["id"] == cid and entry["status"] == "created" and entry["bundle"] == bundle
+    table = ocirt("list").stdout.splitlines()
+    assert table[0].split() == ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+    assert table[1].split()[:3] == [cid, str(entry["pid"]), "created"]
+
+
+def test_state_has_runc_extras_and_annotations(ocirt: Ocirt) -> None:
+    bundle, cfg = ocirt.bundle(["sleep", "30"], annotations={"org.example/k": "v"})
+    cid = ocirt.new_id()
+    ocirt("create", "-b", bundle, cid)
+    state = json.loads(ocirt("state", cid).stdout)
+    assert state["ociVersion"] == "1.3.0" and state["id"] == cid
+    assert state["annotations"] == {"org.example/k": "v"}
+    assert state["rootfs"] == ocirt.rootfs and state["owner"] == ""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", state["created"])
+
+
+def test_kill_all_signals_every_process(ocirt: Ocirt) -> None:
+    bundle, cfg = ocirt.bundle(["/bin/sh", "-c", "sleep 30 & sleep 30 & wait"])
+    cid = ocirt.new_id()
+    ocirt.set_cgroup(cfg, cid)
+    cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "pid"]
+    ocirt.write(bundle, cfg)
+    ocirt("run", "-d", "-b", bundle, cid)
+    procs = f"/sys/fs/cgroup/pids/ocirt-tests/{cid}/cgroup.procs"
+    for _ in range(100):
+        with open(procs) as f:
+            if len(f.read().split()) == 3:
+                break
+        time.sleep(0.02)
+    ocirt("kill", "--all", cid, "KILL")
+    for _ in range(200):
+        with open(procs) as f:
+            if not f.read().split():
+                break
+        time.sleep(0.02)
+    with open(procs) as f:
+        assert f.read().split() == []
+
+
+def test_run_exit_status_and_signal(ocirt: Ocirt) -> None:
+    bundle, _ = ocirt.bundle(["/bin/sh", "-c", "exit 7"])
+    assert ocirt("run", "-b", bundle, ocirt.new_id(), check=False).returncode == 7
+    # without a pid namespace: a namespace's PID 1 cannot SIGKILL itself
+    bundle, cfg = ocirt.bundle(["/bin/sh", "-c", "kill -9 $$"])
+    cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "pid"]
+    ocirt.write(bundle, cfg)
+    assert ocirt("run", "-b", bundle, ocirt.new_id(), check=False).returncode == 137
+
+
+def test_spec_writes_a_valid_config_once(tmp_path: object) -> None:
+    import subprocess
+
+    from ocirt.spec import validate
+    from tests.conftest import ocirt_binary
+
+    d = str(tmp_path)
+    subprocess.run(ocirt_binary() + ["spec", "--bundle", d], check=True)
+    with open(os.path.join(d, "config.json")) as f:
+        validate(json.load(f))
+    res = subprocess.run(ocirt_binary() + ["spec", "-b", d], capture_output=True, text=True)
+    assert res.returncode != 0 and "exists" in res.stderr
+    os.mkdir(os.path.join(d, "r"))
+    subprocess.run(ocirt_binary() + ["spec", "--rootless", "-b", os.path.join(d, "r")],
+                   check=True)
+    with open(os.path.join(d, "r", "config.json")) as f:
+        rootless = json.load(f)
+    validate(rootless)
+    assert {"type": "user"} in rootless["linux"]["namespaces"]
