@@ -8,7 +8,10 @@ from ocirt's own cgroup there, and an unset path means /ocirt/<container id>.
 from __future__ import annotations
 
 import os
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 DEFAULT_PARENT = "/ocirt"

@@ -6,7 +6,6 @@ Every engine call is a new process, so nothing here imports more than the comman
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 from ocirt.cli.flags import Flag, UsageError, parse
 
@@ -36,11 +35,13 @@ GLOBAL_FLAGS = [
 ]
 
 
-@dataclass
 class Globals:
-    root: str
-    systemd_cgroup: bool
-    debug: bool
+    """Global flags every command sees."""
+
+    def __init__(self, root: str, systemd_cgroup: bool, debug: bool) -> None:
+        self.root = root
+        self.systemd_cgroup = systemd_cgroup
+        self.debug = debug
 
 
 def _help() -> str:

@@ -8,26 +8,29 @@ the first positional (exec, whose arguments belong to the process), and `--` to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from ocirt.errors import OcirtError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class UsageError(OcirtError):
     exit_code = 1
 
 
-@dataclass(frozen=True)
 class Flag:
-    names: tuple[str, ...]  # without dashes; the first is the attribute name (with _ for -)
-    kind: str = "str"  # "bool", "str", "int" or "list" (repeatable string)
-    default: Any = None
-    help: str = ""
+    """One flag. A plain class: dataclasses cost milliseconds of import on every command."""
 
-    @property
-    def dest(self) -> str:
-        return self.names[0].replace("-", "_")
+    __slots__ = ("names", "kind", "default", "help", "dest")
+
+    def __init__(self, names: tuple[str, ...], kind: str = "str", default: Any = None,
+                 help: str = "") -> None:
+        self.names = names  # without dashes; the first gives the attribute name
+        self.kind = kind  # "bool", "str", "int" or "list" (repeatable string)
+        self.default = default
+        self.help = help
+        self.dest = names[0].replace("-", "_")
 
 
 class Values:

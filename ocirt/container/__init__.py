@@ -13,12 +13,15 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Any
 
 from ocirt import OCI_VERSION
 from ocirt.container import process
 from ocirt.container.store import FIFO, ContainerDir, list_ids
 from ocirt.errors import ContainerError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CREATING, CREATED, RUNNING, STOPPED, PAUSED = "creating", "created", "running", "stopped", \
     "paused"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from ocirt.container import CREATED, CREATING, now_rfc3339, process
 from ocirt.container.store import FIFO, ContainerDir, check_id
 from ocirt.errors import OcirtError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _listen_fds() -> int:

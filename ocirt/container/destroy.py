@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Any
 
 from ocirt.container import process
 from ocirt.container.store import ContainerDir
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _thaw(cg: Any) -> None:

@@ -11,9 +11,12 @@ import fcntl
 import json
 import os
 import re
-from typing import Any
 
 from ocirt.errors import ContainerError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _ID = re.compile(r"[\w+\-.]+", re.ASCII)
 STATE_FILE = "state.json"

@@ -7,8 +7,6 @@ bad config fails with a message naming its field and leaves nothing behind.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
 
 from ocirt.errors import ConfigError
 from ocirt.native.plan import Plan
@@ -16,14 +14,19 @@ from ocirt.plan.mounts import PROPAGATION, cgroup_mounts, plan_mount
 from ocirt.plan.namespaces import plan_namespaces
 from ocirt.plan.process import plan_process
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass
+
 class Options:
     """What the command line adds to the config."""
 
-    no_pivot: bool = False
-    preserve_fds: int = 0
-    console_socket: str | None = None
+    def __init__(self, no_pivot: bool = False, preserve_fds: int = 0,
+                 console_socket: str | None = None) -> None:
+        self.no_pivot = no_pivot
+        self.preserve_fds = preserve_fds
+        self.console_socket = console_socket
 
 
 def rootfs_path(cfg: dict[str, Any], bundle: str) -> str:

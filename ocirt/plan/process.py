@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocirt import log
 from ocirt.native.plan import Capabilities, Plan, Rlimit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
 

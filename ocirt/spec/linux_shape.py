@@ -210,7 +210,7 @@ def _clos_id(v: Any, path: str) -> None:
         raise fail(path, f"{v!r} is not a resctrl group name")
 
 
-intel_rdt = obj({"closID": _clos_id, "l3CacheSchema": _one_line,
+intel_rdt = obj({"closID": _clos_id, "l3CacheSchema": string,  # newline is a SHOULD NOT
                  "memBwSchema": _mem_bw_schema, "schemata": array(_one_line),
                  "enableMonitoring": boolean})
 
