@@ -7,10 +7,11 @@ line shapes are fixed: json `{"level":"error","msg":"...","time":"..."}`, text
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
+
+from ocirt import jsonio
 
 _LEVELS = {"debug": 0, "info": 1, "warning": 2, "error": 3}
 _path: str | None = None
@@ -31,8 +32,8 @@ def _timestamp() -> str:
 
 def format_line(level: str, msg: str) -> str:
     if _format == "json":
-        return json.dumps({"level": level, "msg": msg, "time": _timestamp()}, separators=(",", ":"))
-    return f'time="{_timestamp()}" level={level} msg={json.dumps(msg)}'
+        return jsonio.dumps({"level": level, "msg": msg, "time": _timestamp()})
+    return f'time="{_timestamp()}" level={level} msg={jsonio.dumps(msg)}'
 
 
 def _emit(level: str, msg: str) -> None:

@@ -12,8 +12,7 @@ FLAGS = [Flag(("format", "f"), default="table", help="table or json"),
 
 
 def run(g: Globals, opts: Values, args: list[str]) -> int:
-    import json
-
+    from ocirt import jsonio
     from ocirt.container import Container
 
     if opts.format not in ("table", "json"):
@@ -23,7 +22,7 @@ def run(g: Globals, opts: Values, args: list[str]) -> int:
         for s in states:
             print(s["id"])
     elif opts.format == "json":
-        print(json.dumps(states))
+        print(jsonio.dumps(states))
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"])

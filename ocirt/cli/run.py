@@ -44,8 +44,8 @@ def run(g: Globals, opts: Values, args: list[str]) -> int:
 def wait_foreground(pid: int) -> int:
     """Forward signals to pid until it exits; reap every other child meanwhile.
     Returns the shell-style status: the exit code, or 128+signal."""
+    import _signal as signal
     import os
-    import signal
 
     def forward(signum: int, _frame: object) -> None:
         try:

@@ -10,9 +10,8 @@ FLAGS = [Flag(("help", "h"), "bool")]
 
 
 def run(g: Globals, opts: Values, args: list[str]) -> int:
-    import json
-
+    from ocirt import jsonio
     from ocirt.container import Container
 
-    print(json.dumps(Container.load(g.root, need_id(args, "state")).state(), indent=2))
+    print(jsonio.dumps_pretty(Container.load(g.root, need_id(args, "state")).state()))
     return 0

@@ -10,8 +10,8 @@ time tells whether it still runs, and the exec fifo's presence tells created fro
 
 from __future__ import annotations
 
+import _signal
 import os
-import signal
 import time
 
 from ocirt import OCI_VERSION
@@ -142,7 +142,7 @@ class Container:
             if fd is None:
                 raise ContainerError("container not running")
             try:
-                signal.pidfd_send_signal(fd, sig)
+                _signal.pidfd_send_signal(fd, sig)
             finally:
                 os.close(fd)
 

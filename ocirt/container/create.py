@@ -92,7 +92,7 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
 
 def _undo(d: ContainerDir, cg: Any, init_pid: int) -> None:
     """Remove what a failed create made: init, cgroup, state directory."""
-    import signal
+    import _signal as signal
 
     if init_pid:
         try:

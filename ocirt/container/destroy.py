@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import _signal
 import os
-import signal
 import time
 
 from ocirt.container import process
@@ -37,7 +37,7 @@ def kill_all(cg: Any, timeout: float = 10.0) -> None:
             return
         for pid in pids:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, _signal.SIGKILL)
             except ProcessLookupError:
                 pass
         time.sleep(0.005)
@@ -53,7 +53,7 @@ def destroy(d: ContainerDir, saved: dict[str, Any], kill: bool) -> None:
         fd = process.pidfd(int(saved.get("pid", 0)), saved.get("start_time"))
         if fd is not None:
             try:
-                signal.pidfd_send_signal(fd, signal.SIGKILL)
+                _signal.pidfd_send_signal(fd, _signal.SIGKILL)
                 process.wait_exit(fd, 10.0)
             except ProcessLookupError:
                 pass

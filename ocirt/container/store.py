@@ -8,24 +8,23 @@ flock on its fd serialises commands on one container across processes.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-import re
 
+from ocirt import jsonio
 from ocirt.errors import ContainerError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_ID = re.compile(r"[\w+\-.]+", re.ASCII)
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
 
 
 def check_id(container_id: str) -> None:
     # the id becomes a directory name: nothing that could walk out of --root
-    if not container_id or container_id in (".", "..") or not _ID.fullmatch(container_id):
+    if not container_id or container_id in (".", "..") or not _ID_CHARS.issuperset(container_id):
         raise ContainerError(f"invalid container id format: {container_id}")
 
 
@@ -81,13 +80,12 @@ class ContainerDir:
 
     # -- contents ------------------------------------------------------------------------
     def load(self) -> dict[str, Any]:
-        with open(os.path.join(self.path, STATE_FILE), "rb") as f:
-            return json.load(f)
+        return jsonio.load_file(os.path.join(self.path, STATE_FILE))
 
     def save(self, state: dict[str, Any]) -> None:
         tmp = os.path.join(self.path, f".{STATE_FILE}.tmp")
         with open(tmp, "w") as f:
-            json.dump(state, f)
+            f.write(jsonio.dumps(state))
         os.rename(tmp, os.path.join(self.path, STATE_FILE))
 
     def remove(self) -> None:
