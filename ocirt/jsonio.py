@@ -36,6 +36,14 @@ _encode = _json.make_encoder(None, None, _json.encode_basestring, None, ":", ","
                              False, False)
 
 
+class DecodeError(ValueError):
+    """Stands for json.JSONDecodeError without importing json to name it."""
+
+    msg: str
+    lineno: int
+    colno: int
+
+
 def loads(text: str | bytes) -> Any:
     """json.loads for RFC 8259 documents (no NaN/Infinity); errors as json.JSONDecodeError."""
     if isinstance(text, bytes):
@@ -62,8 +70,13 @@ def _fail(text: str) -> None:
     def reject(name: str) -> None:
         raise json.JSONDecodeError(f"{name} is not valid JSON", text, text.find(name))
 
-    json.loads(text, parse_constant=reject)
-    raise json.JSONDecodeError("invalid JSON", text, 0)  # pragma: no cover
+    try:
+        json.loads(text, parse_constant=reject)
+    except json.JSONDecodeError as e:
+        err = DecodeError(str(e))
+        err.msg, err.lineno, err.colno = e.msg, e.lineno, e.colno
+        raise err from None
+    raise DecodeError("invalid JSON")  # pragma: no cover: _json and json agree
 
 
 def load_file(path: str) -> Any:

@@ -218,6 +218,11 @@ void setup_process(void)
 	if (setresuid((uid_t)p->uid, (uid_t)p->uid, (uid_t)p->uid) < 0)
 		die_errno("setresuid %lld", (long long)p->uid);
 
+	/* A uid change resets dumpable to fs.suid_dumpable, which may be 1: this process
+	 * still holds host fds, keep it out of reach until execve. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
+
 	if (p->has_capabilities) {
 		if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 			die_errno("prctl PR_SET_KEEPCAPS");

@@ -7,18 +7,15 @@ every `ocirt create`, and importing jsonschema alone costs more than a whole che
 from __future__ import annotations
 
 import errno
-import json
 import os
-from typing import Any
 
 from ocirt.errors import ConfigError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["ConfigError", "load", "validate"]
-
-
-def _no_constant(name: str) -> Any:
-    # Python's decoder takes NaN and Infinity; JSON (and Go's decoder) does not
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def load(bundle: str) -> dict[str, Any]:
@@ -32,9 +29,11 @@ def load(bundle: str) -> dict[str, Any]:
         if e.errno == errno.ENOENT and not os.path.isdir(bundle):
             where = bundle
         raise ConfigError("", f"open {where}: {(e.strerror or str(e)).lower()}") from None
+    from ocirt import jsonio
+
     try:
-        cfg = json.loads(data, parse_constant=_no_constant)
-    except json.JSONDecodeError as e:
+        cfg = jsonio.loads(data)  # refuses NaN/Infinity as Go's decoder does
+    except jsonio.DecodeError as e:
         raise ConfigError("", f"{path}: invalid JSON at line {e.lineno} column {e.colno}: "
                               f"{e.msg}") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as e:

@@ -7,13 +7,16 @@ them on every container start: each node costs one call and a type() comparison.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
-
 from ocirt.errors import ConfigError
 
-Check = Callable[[Any, str], None]
-Rule = Callable[[dict, str], None]
+# typing costs milliseconds to import and nothing here needs it at run time
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
+
+    Check = Callable[[Any, str], None]
+    Rule = Callable[[dict, str], None]
 
 _KINDS = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
           float: "number", type(None): "null"}

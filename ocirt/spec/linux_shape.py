@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocirt.spec.checks import (
     INT64,
     UINT16,
@@ -24,6 +22,10 @@ from ocirt.spec.checks import (
     strings,
 )
 from ocirt.spec.seccomp_shape import seccomp
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 
@@ -268,7 +270,10 @@ linux = obj({
     "memoryPolicy": memory_policy,
     "sysctl": mapping(string, key=non_empty_key),
     "seccomp": seccomp,
-    "rootfsPropagation": enum(("shared", "slave", "private", "unbindable")),
+    # config-linux.md names four modes; runc also takes their recursive forms, and
+    # containerd's CRI plugin sends "rslave"/"rshared", so refusing them breaks Kubernetes
+    "rootfsPropagation": enum(("shared", "slave", "private", "unbindable", "rshared",
+                               "rslave", "rprivate", "runbindable")),
     "maskedPaths": array(abs_path),
     "readonlyPaths": array(abs_path),
     "mountLabel": string,

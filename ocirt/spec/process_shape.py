@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocirt.spec.checks import (
     INT32,
     UINT32,
@@ -22,6 +20,10 @@ from ocirt.spec.checks import (
     strings,
 )
 from ocirt.spec.rlimits import RLIMITS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def env_list(v: Any, path: str) -> None:

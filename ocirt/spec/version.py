@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocirt import OCI_VERSION
 from ocirt.spec.checks import fail, kind
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Parsed by hand: compiling the equivalent regular expression costs about a millisecond
 # of every `ocirt create`.

@@ -44,8 +44,8 @@ def test_waiting_init_is_sealed_memfd_and_not_dumpable(runner, rootfs):
     init = runner.create(default_plan(rootfs, ["/bin/true"], uid=1000, gid=1000))
     exe = os.readlink(f"/proc/{init.pid}/exe")
     assert exe.startswith("/memfd:ocirt-init"), exe
-    # a non-dumpable process's /proc/<pid> belongs to root, not to its (uid 1000) owner
-    st = os.stat(f"/proc/{init.pid}")
+    # a non-dumpable process's /proc/<pid>/* files belong to root, not to its uid 1000
+    st = os.stat(f"/proc/{init.pid}/status")
     assert (st.st_uid, st.st_gid) == (0, 0)
     with open(f"/proc/{init.pid}/status") as f:
         status = f.read()

@@ -30,5 +30,6 @@ def test_whitespace_bom_and_bytes() -> None:
 
 @pytest.mark.parametrize("bad", ["", "{", '{"a":1} x', "NaN", "[1,]", "{'a': 1}"])
 def test_errors_are_json_decode_errors(bad: str) -> None:
-    with pytest.raises(json.JSONDecodeError):
+    with pytest.raises(jsonio.DecodeError) as e:
         jsonio.loads(bad)
+    assert e.value.lineno == 1 and e.value.msg
