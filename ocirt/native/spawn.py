@@ -19,8 +19,16 @@ from __future__ import annotations
 import _socket
 import os
 from collections.abc import Callable
-from fcntl import F_ADD_SEALS, F_DUPFD_CLOEXEC, F_GETFD, F_SEAL_GROW, F_SEAL_SEAL, \
-    F_SEAL_SHRINK, F_SEAL_WRITE, fcntl
+from fcntl import (
+    F_ADD_SEALS,
+    F_DUPFD_CLOEXEC,
+    F_GETFD,
+    F_SEAL_GROW,
+    F_SEAL_SEAL,
+    F_SEAL_SHRINK,
+    F_SEAL_WRITE,
+    fcntl,
+)
 
 from ocirt.errors import InitError
 from ocirt.native.plan import Plan
