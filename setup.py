@@ -44,4 +44,5 @@ class BuildWithInit(build_ext):
 setup(
     cffi_modules=["ocirt/native/_build.py:ffibuilder"],
     cmdclass={"build_ext": BuildWithInit},
+    scripts=["bin/ocirt"],
 )

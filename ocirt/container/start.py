@@ -12,12 +12,14 @@ from ocirt.errors import ContainerError
 
 def start(d: ContainerDir, pid: int, start_time: int | None) -> None:
     path = os.path.join(d.path, FIFO)
+    # the pidfd first: opening the fifo releases the init, and a short-lived process may
+    # have exited (a zombie) before a check made after the open
+    pfd = process.pidfd(pid, start_time)
+    if pfd is None:
+        raise ContainerError("cannot start a container that has stopped")
     # non-blocking: if the init died, a blocking open would wait forever for a writer
     fifo = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    pfd = process.pidfd(pid, start_time)
     try:
-        if pfd is None:
-            raise ContainerError("cannot start a container that has stopped")
         poller = select.poll()
         poller.register(fifo, select.POLLIN)
         poller.register(pfd, select.POLLIN)
@@ -30,6 +32,5 @@ def start(d: ContainerDir, pid: int, start_time: int | None) -> None:
                 raise ContainerError("container init exited before start")
     finally:
         os.close(fifo)
-        if pfd is not None:
-            os.close(pfd)
+        os.close(pfd)
     os.unlink(path)

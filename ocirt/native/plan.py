@@ -7,23 +7,75 @@ and number below is final when it leaves Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+_LIST = object()  # default marker: a fresh empty list per instance
 
 
-@dataclass
-class Namespace:
+class Record:
+    """A dataclass stand-in: `dataclasses` costs ~10 ms of imports on every create.
+
+    Fields are the class's annotations, in order; a class attribute is the default
+    (`_LIST` for a new list). Positional and keyword construction, ==, repr, as_dict().
+    """
+
+    _fields: tuple[str, ...] = ()
+
+    def __init_subclass__(cls) -> None:
+        cls._fields = tuple(cls.__dict__.get("__annotations__", {}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) > len(self._fields):
+            raise TypeError(f"{type(self).__name__}: too many arguments")
+        values = dict(zip(self._fields, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in self._fields or key in values:
+                raise TypeError(f"{type(self).__name__}: bad argument {key!r}")
+            values[key] = value
+        for name in self._fields:
+            if name in values:
+                value = values[name]
+            else:
+                value = getattr(type(self), name, Record)
+                if value is Record:
+                    raise TypeError(f"{type(self).__name__}: missing argument {name!r}")
+                if value is _LIST:
+                    value = []
+            setattr(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Record) and type(other) is type(self) and \
+            self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
+        return f"{type(self).__name__}({args})"
+
+    def as_dict(self) -> dict[str, Any]:
+        def conv(v: Any) -> Any:
+            if isinstance(v, Record):
+                return v.as_dict()
+            if isinstance(v, (list, tuple)):
+                return type(v)(conv(x) for x in v)
+            return v
+
+        return {n: conv(getattr(self, n)) for n in self._fields}
+
+
+class Namespace(Record):
     flag: int  # CLONE_NEW* value
     path: str | None = None  # join this namespace instead of creating one
 
 
-@dataclass
-class Mount:
+class Mount(Record):
     destination: str  # absolute path inside the container, resolved inside the rootfs by C
     source: str  # host path for binds (already absolute), else the fs source name
     fstype: str  # "" for binds
     flags: int  # MS_* applied by mount(2) (for binds: MS_BIND[|MS_REC] first, rest via remount)
     data: str = ""  # fs-specific options, comma separated
-    propagation: list[int] = field(default_factory=list)  # MS_SHARED|MS_REC ... one call each
+    propagation: list[int] = _LIST  # type: ignore[assignment]  # MS_SHARED|MS_REC ... one call each
     attr_set: int = 0  # MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE) (rro, rnosuid ...)
     attr_clr: int = 0
     tmpcopyup: bool = False
@@ -34,8 +86,7 @@ class Mount:
     dest_is_file: bool = False
 
 
-@dataclass
-class Device:
+class Device(Record):
     path: str  # inside the container
     kind: str  # "c", "b", "u" or "p"
     major: int
@@ -46,15 +97,13 @@ class Device:
     bind_from_host: bool = False  # a user namespace forbids mknod: bind the host node
 
 
-@dataclass
-class Rlimit:
+class Rlimit(Record):
     resource: int  # RLIMIT_* number
     soft: int
     hard: int
 
 
-@dataclass
-class Capabilities:
+class Capabilities(Record):
     bounding: int = 0  # bit masks, bit n == capability number n
     effective: int = 0
     permitted: int = 0
@@ -62,10 +111,9 @@ class Capabilities:
     ambient: int = 0
 
 
-@dataclass
-class Plan:
+class Plan(Record):
     # namespaces, in the order C should handle them (user first)
-    namespaces: list[Namespace] = field(default_factory=list)
+    namespaces: list[Namespace] = _LIST  # type: ignore[assignment]
     # "/proc/self/timens_offsets" content written after unshare(CLONE_NEWTIME)
     timens_offsets: str = ""
     # True when the parent must write uid_map/gid_map for a new user namespace
@@ -75,25 +123,25 @@ class Plan:
     rootfs_readonly: bool = False
     rootfs_propagation: int = 0  # MS_* | MS_REC, 0 → MS_SLAVE|MS_REC like runc
     no_pivot: bool = False
-    mounts: list[Mount] = field(default_factory=list)
-    devices: list[Device] = field(default_factory=list)
+    mounts: list[Mount] = _LIST  # type: ignore[assignment]
+    devices: list[Device] = _LIST  # type: ignore[assignment]
     # (link path inside container, target) e.g. ("/dev/fd", "/proc/self/fd")
-    symlinks: list[tuple[str, str]] = field(default_factory=list)
-    masked_paths: list[str] = field(default_factory=list)
-    readonly_paths: list[str] = field(default_factory=list)
-    sysctl: list[tuple[str, str]] = field(default_factory=list)
+    symlinks: list[tuple[str, str]] = _LIST  # type: ignore[assignment]
+    masked_paths: list[str] = _LIST  # type: ignore[assignment]
+    readonly_paths: list[str] = _LIST  # type: ignore[assignment]
+    sysctl: list[tuple[str, str]] = _LIST  # type: ignore[assignment]
 
     hostname: str | None = None
     domainname: str | None = None
 
-    args: list[str] = field(default_factory=list)
-    env: list[str] = field(default_factory=list)
+    args: list[str] = _LIST  # type: ignore[assignment]
+    env: list[str] = _LIST  # type: ignore[assignment]
     cwd: str = "/"
     uid: int = 0
     gid: int = 0
-    additional_gids: list[int] = field(default_factory=list)
+    additional_gids: list[int] = _LIST  # type: ignore[assignment]
     umask: int | None = None
-    rlimits: list[Rlimit] = field(default_factory=list)
+    rlimits: list[Rlimit] = _LIST  # type: ignore[assignment]
     capabilities: Capabilities | None = None  # None: leave the process's capabilities alone
     no_new_privileges: bool = False
     oom_score_adj: int | None = None

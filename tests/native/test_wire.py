@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -13,7 +12,7 @@ from ocirt.native.wire import encode
 
 
 def _expected(plan: Plan) -> dict:
-    d = dataclasses.asdict(plan)
+    d = plan.as_dict()
     d["seccomp_bpf"] = plan.seccomp_bpf.hex()
     d["symlinks"] = [list(p) for p in plan.symlinks]
     d["sysctl"] = [list(p) for p in plan.sysctl]
@@ -80,7 +79,7 @@ def test_umask_zero_and_oom_zero_are_not_none():
     plan = Plan(umask=0, oom_score_adj=0, capabilities=Capabilities())
     got = json.loads(plan_dump(encode(plan)))
     assert got["umask"] == 0 and got["oom_score_adj"] == 0
-    assert got["capabilities"] == dataclasses.asdict(Capabilities())
+    assert got["capabilities"] == Capabilities().as_dict()
 
 
 @pytest.mark.parametrize("blob", [b"\x01", b"\x12\x00\x00\x00\x05\x00\x00\x00ab",
