@@ -31,9 +31,8 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from ocirt.testing.busybox import base_config, build_rootfs, write_config  # noqa: E402
-
 from conformance.runtime import Runtime  # noqa: E402
+from ocirt.testing.busybox import base_config, build_rootfs, write_config  # noqa: E402
 
 CGROUP_PARENT = "ocirt-conformance"
 CGROUP_ROOT = "/sys/fs/cgroup"

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conformance.conftest import BundleFactory, cgroup_dirs
+from conformance.conftest import BundleFactory, cgroup_dirs, pid_alive, reap_children
 from conformance.runtime import Runtime, wait_for_file
 
 SLEEP = ["sh", "-c", "echo ran > /out/ran; exec sleep 1000"]
@@ -103,8 +103,6 @@ def test_delete_force_running(rt: Runtime, bundle: BundleFactory) -> None:
     rt.delete(cid, force=True)
     assert rt.status(cid) is None
     # the fixture re-checks process and cgroup; here check the pid specifically
-    from conformance.conftest import pid_alive, reap_children
-
     reap_children()
     assert not pid_alive(pid)
     assert cgroup_dirs(cid) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 
 from conformance.conftest import BundleFactory
 from conformance.runtime import Runtime, wait_for_file
@@ -169,3 +170,39 @@ def test_process_is_in_configured_cgroup(rt: Runtime, bundle: BundleFactory) -> 
         lines = f.read().splitlines()
     paths = {line.split(":", 2)[2] for line in lines}
     assert f"/ocirt-conformance/{b.id}" in paths, lines
+
+
+def test_externally_killed_is_stopped(rt: Runtime, bundle: BundleFactory) -> None:
+    """runtime.md "State" stopped / "Lifecycle" step 10: the process may exit by any means
+    (here SIGKILL from outside the runtime); the runtime then reports `stopped` and delete
+    works."""
+    b = bundle(RAN)
+    rt.create(b.id, b.path)
+    rt.start(b.id)
+    assert wait_for_file(b.out_path("ran"))
+    os.kill(rt.state(b.id)["pid"], signal.SIGKILL)
+    assert rt.wait_status(b.id, "stopped") == "stopped"
+    rt.delete(b.id)
+    assert rt.status(b.id) is None
+
+
+def test_state_pid_is_namespace_init(rt: Runtime, bundle: BundleFactory) -> None:
+    """runtime.md "State" pid: the host pid of the container process, which is pid 1 of the
+    container's new pid namespace."""
+    b = bundle(RAN)
+    rt.create(b.id, b.path)
+    pid = rt.state(b.id)["pid"]
+    with open(f"/proc/{pid}/status") as f:
+        nspid = next(line for line in f if line.startswith("NSpid:")).split()[1:]
+    assert nspid == [str(pid), "1"]
+
+
+def test_exit_code_of_stopped_container_not_needed_for_delete(rt: Runtime,
+                                                               bundle: BundleFactory) -> None:
+    """runtime.md "Delete": a container whose process failed is still `stopped` and
+    deletable (no special state for non-zero exits)."""
+    b = bundle(["sh", "-c", "exit 42"])
+    rt.create(b.id, b.path)
+    rt.start(b.id)
+    assert rt.wait_status(b.id, "stopped") == "stopped"
+    rt.delete(b.id)

@@ -316,7 +316,7 @@ def test_cgroup_limits(rt: Runtime, bundle: BundleFactory) -> None:
 
 def test_pids_limit_enforced(rt: Runtime, bundle: BundleFactory) -> None:
     """config-linux.md "PIDs": the limit counts the container's tasks."""
-    b = bundle(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 100 & done 2>&1; wait"])
+    b = bundle(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 2 & done 2>&1; wait"])
     b.linux["resources"]["pids"] = {"limit": 4}
     b.write()
     rt.track(b.id)

@@ -17,6 +17,7 @@ enum {
 	MSG_PID = 4,         /* init → parent: i32 host pid of the container init */
 	MSG_READY = 5,       /* init → parent: waiting on exec.fifo */
 	MSG_ERROR = 6,       /* init → parent: one line of text, then the init exits 1 */
+	MSG_SECCOMP_FD = 7,  /* init → parent: the seccomp notify listener, as SCM_RIGHTS */
 };
 
 struct ctx {
@@ -38,6 +39,8 @@ __attribute__((noreturn, format(printf, 1, 2))) void die_errno(const char *fmt, 
 const char *errstr(int err);
 
 int send_msg(uint32_t type, const void *payload, size_t len);
+/* A payload-less message carrying fd as SCM_RIGHTS. */
+int send_msg_fd(uint32_t type, int fd);
 /* Waits for a message of the given type; dies on anything else or EOF. */
 void expect_msg(uint32_t type);
 

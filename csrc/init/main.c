@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWTIME
@@ -47,6 +49,28 @@ int send_msg(uint32_t type, const void *payload, size_t len)
 {
 	struct iovec iov[2] = {{&type, sizeof(type)}, {(void *)payload, len}};
 	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	ssize_t n;
+	do
+		n = sendmsg(g.sync_fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+int send_msg_fd(uint32_t type, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct iovec iov = {&type, sizeof(type)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	ssize_t n;
 	do
 		n = sendmsg(g.sync_fd, &msg, MSG_NOSIGNAL);
@@ -220,11 +244,12 @@ static void join_namespaces(void)
 
 static void new_user_namespace(void)
 {
+	/* A non-dumpable process's /proc/<pid>/{uid,gid}_map belong to host root, which an
+	 * unprivileged parent cannot write; open that window only for the mapping. (Asked
+	 * before unshare: inside the new namespace every id reads as the overflow id.) */
+	int reopen = geteuid() != 0;
 	if (unshare(CLONE_NEWUSER) < 0)
 		die_errno("unshare user namespace");
-	/* A non-dumpable process's /proc/<pid>/{uid,gid}_map belong to host root, which an
-	 * unprivileged parent cannot write; open that window only for the mapping. */
-	int reopen = geteuid() != 0;
 	if (reopen && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		die_errno("prctl PR_SET_DUMPABLE");
 	if (send_msg(MSG_USERMAP_REQ, NULL, 0) < 0)
@@ -236,6 +261,78 @@ static void new_user_namespace(void)
 		die_errno("setresgid 0 in the new user namespace");
 	if (setresuid(0, 0, 0) < 0)
 		die_errno("setresuid 0 in the new user namespace");
+}
+
+/* A user namespace with the given maps (relative to ours), as an fd: a throwaway child
+ * is born in it, we write its maps and keep only the namespace. */
+static int make_userns(const char *uid_map, const char *gid_map)
+{
+	int hold[2];
+	if (pipe2(hold, O_CLOEXEC) < 0)
+		die_errno("pipe");
+	long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0)
+		die_errno("clone user namespace for an idmapped mount");
+	if (pid == 0) {
+		char c;
+		close(hold[1]);
+		/* Wait until the parent has what it needs (it closes the pipe or kills us). */
+		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(hold[0]);
+	char *path;
+	if (uid_map[0]) {
+		if (asprintf(&path, "/proc/%ld/uid_map", pid) < 0)
+			die("out of memory");
+		write_proc_file(path, uid_map);
+		free(path);
+	}
+	if (gid_map[0]) {
+		if (asprintf(&path, "/proc/%ld/gid_map", pid) < 0)
+			die("out of memory");
+		write_proc_file(path, gid_map);
+		free(path);
+	}
+	if (asprintf(&path, "/proc/%ld/ns/user", pid) < 0)
+		die("out of memory");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("open %s", path);
+	free(path);
+	close(hold[1]);
+	int status;
+	while (waitpid((pid_t)pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die_errno("wait for user namespace helper");
+	return fd;
+}
+
+/* Idmapped mounts are prepared here, with host privileges and in the host mount
+ * namespace (the source is a host path); stage 2 only attaches the detached trees. */
+static void prepare_idmapped_mounts(void)
+{
+	struct plan *p = &g.plan;
+	for (size_t i = 0; i < p->n_mounts; i++) {
+		struct plan_mount *m = &p->mounts[i];
+		if (!m->uid_map[0] && !m->gid_map[0])
+			continue;
+		if (!(m->flags & MS_BIND))
+			die("mount %s (%s): idmapped mounts must be bind mounts", m->destination,
+			    m->fstype);
+		int userns = make_userns(m->uid_map, m->gid_map);
+		unsigned rec = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
+		int tree = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+		if (tree < 0)
+			die_errno("mount %s (bind %s): open_tree", m->destination, m->source);
+		struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+		if (mount_setattr(tree, "", AT_EMPTY_PATH | rec, &attr, sizeof(attr)) < 0)
+			die_errno("mount %s (bind %s): set idmap", m->destination, m->source);
+		if (close(userns) < 0)
+			die_errno("close user namespace fd");
+		m->idmap_fd = tree;
+	}
 }
 
 void stage2(void) __attribute__((noreturn));
@@ -275,6 +372,7 @@ int main(int argc, char **argv)
 
 	expect_msg(MSG_GO);
 
+	prepare_idmapped_mounts();
 	join_namespaces();
 	if (p->new_userns)
 		new_user_namespace();

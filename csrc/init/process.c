@@ -131,8 +131,20 @@ static void load_seccomp(void)
 		.len = (unsigned short)(p->seccomp_bpf_len / sizeof(struct sock_filter)),
 		.filter = (struct sock_filter *)p->seccomp_bpf,
 	};
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)p->seccomp_flags, &prog) < 0)
+	long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)p->seccomp_flags, &prog);
+	if (rc < 0)
 		die_errno("seccomp: load filter");
+	if (p->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+		if (send_msg_fd(MSG_SECCOMP_FD, (int)rc) < 0)
+			die_errno("seccomp: send listener fd");
+		if (close((int)rc) < 0)
+			die_errno("seccomp: close listener fd");
+	}
+}
+
+static int wants_listener(void)
+{
+	return g.plan.seccomp_bpf_len && (g.plan.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
 }
 
 static int last_cap(void)
@@ -166,6 +178,8 @@ static void set_capabilities(void)
 	}
 }
 
+static int load_seccomp_at_ready;
+
 void setup_process(void)
 {
 	struct plan *p = &g.plan;
@@ -186,6 +200,10 @@ void setup_process(void)
 	 * go: load it now (runc's order). */
 	if (p->seccomp_bpf_len && !p->no_new_privileges)
 		load_seccomp();
+	else if (wants_listener())
+		/* The listener must reach the parent, which is gone after exec.fifo: load it
+		 * last before READY instead of last before execve. */
+		load_seccomp_at_ready = 1;
 
 	if (p->has_capabilities) {
 		int last = last_cap();
@@ -344,7 +362,7 @@ void wait_and_exec(const char *path)
 	/* The parent is gone: errors from here on go to the container's stderr. */
 	g.sync_fd = -1;
 
-	if (p->seccomp_bpf_len && p->no_new_privileges)
+	if (p->seccomp_bpf_len && p->no_new_privileges && !wants_listener())
 		load_seccomp();
 	execve(path, (char *const *)p->args, (char *const *)p->env);
 	int err = errno;
@@ -367,6 +385,8 @@ void stage2(void)
 	finish_rootfs();
 	setup_process();
 	const char *path = lookup_executable();
+	if (load_seccomp_at_ready)
+		load_seccomp();
 	if (send_msg(MSG_READY, NULL, 0) < 0)
 		die_errno("send ready");
 	wait_and_exec(path);

@@ -3,6 +3,7 @@
  * redirect a mount onto the host; mounts then target /proc/self/fd/<fd> of that result. */
 #include "init.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -218,26 +220,125 @@ static int remount_bind(const char *path, unsigned long flags)
 	return mount("", path, "", MS_REMOUNT | MS_BIND | flags | locked, NULL);
 }
 
+static int copy_tree(int src, int dst);
+
+static int copy_file(int srcdir, int dstdir, const char *name, const struct stat *st)
+{
+	int in = openat(srcdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return -1;
+	int out = openat(dstdir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			 st->st_mode & 07777);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	int rc = 0;
+	for (off_t left = st->st_size; left > 0;) {
+		ssize_t n = sendfile(out, in, NULL, (size_t)left);
+		if (n < 0) {
+			rc = -1;
+			break;
+		}
+		if (n == 0) /* the file shrank under us: copy what there is */
+			break;
+		left -= n;
+	}
+	int err = errno;
+	close(in);
+	if (close(out) < 0 && rc == 0)
+		return -1;
+	errno = err;
+	return rc;
+}
+
+/* Copies the directory tree at src into dst (both directory fds), keeping modes and
+ * owners; tmpcopyup's "copy the image's content into the new tmpfs". */
+static int copy_tree(int src, int dst)
+{
+	int dupfd = dup(src);
+	if (dupfd < 0)
+		return -1;
+	DIR *d = fdopendir(dupfd);
+	if (!d) {
+		close(dupfd);
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (errno = 0, e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = -1;
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(dst, n, st.st_mode & 07777) < 0) {
+				rc = -1;
+				break;
+			}
+			int s2 = openat(src, n, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			int d2 = openat(dst, n, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			rc = (s2 < 0 || d2 < 0) ? -1 : copy_tree(s2, d2);
+			int err = errno;
+			if (s2 >= 0)
+				close(s2);
+			if (d2 >= 0)
+				close(d2);
+			errno = err;
+		} else if (S_ISLNK(st.st_mode)) {
+			char *target = read_link_at(src, n);
+			rc = target ? symlinkat(target, dst, n) : -1;
+			free(target);
+		} else if (S_ISREG(st.st_mode)) {
+			rc = copy_file(src, dst, n, &st);
+		} else {
+			rc = mknodat(dst, n, st.st_mode, st.st_rdev);
+		}
+		if (rc == 0 && fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = -1;
+	}
+	if (rc == 0 && errno != 0)
+		rc = -1;
+	int err = errno;
+	closedir(d);
+	errno = err;
+	return rc;
+}
+
 static const char *mount_kind(const struct plan_mount *m)
 {
 	return (m->flags & MS_BIND) ? "bind" : m->fstype;
 }
 
-static void do_mount(const struct plan_mount *m)
+static void do_mount(struct plan_mount *m)
 {
-	if (m->uid_map[0] || m->gid_map[0])
-		die("mount %s: idmapped mounts are not supported yet", m->destination);
-	if (m->tmpcopyup)
-		die("mount %s: tmpcopyup is not supported yet", m->destination);
 
 	int fd = mkdir_in_root(g.rootfs_fd, m->destination, m->dest_is_file);
 	if (fd < 0)
 		die_errno("mount %s (%s): create mount point", m->destination, mount_kind(m));
+	/* Opened before the mount, this fd keeps reaching the directory it will cover. */
+	int covered = -1;
+	if (m->tmpcopyup) {
+		covered = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (covered < 0)
+			die_errno("mount %s (tmpcopyup): open", m->destination);
+	}
 	char *target = fd_path(fd);
 	unsigned long flags = (unsigned long)m->flags & ~(unsigned long)PROPAGATION_FLAGS;
 	const char *data = m->data[0] ? m->data : NULL;
 
-	if (flags & MS_BIND) {
+	if (m->idmap_fd >= 0) {
+		if (move_mount(m->idmap_fd, "", fd, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			die_errno("mount %s (bind %s): attach idmapped mount", m->destination,
+				  m->source);
+		xclose(m->idmap_fd);
+		m->idmap_fd = -1;
+	} else if (flags & MS_BIND) {
 		if (mount(m->source, target, "", MS_BIND | (flags & MS_REC), NULL) < 0)
 			die_errno("mount %s (bind %s)", m->destination, m->source);
 	} else {
@@ -252,6 +353,16 @@ static void do_mount(const struct plan_mount *m)
 	if (fd < 0)
 		die_errno("mount %s (%s): reopen", m->destination, mount_kind(m));
 	target = fd_path(fd);
+
+	if (covered >= 0) {
+		int top = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (top < 0)
+			die_errno("mount %s (tmpcopyup): open", m->destination);
+		if (copy_tree(covered, top) < 0)
+			die_errno("mount %s (tmpcopyup): copy", m->destination);
+		xclose(top);
+		xclose(covered);
+	}
 
 	unsigned long rflags = flags & BIND_REMOUNT_FLAGS;
 	if ((flags & MS_BIND) && rflags && remount_bind(target, rflags) < 0)
@@ -376,6 +487,76 @@ static void read_setgroups(void)
 		g.setgroups_allowed = 0;
 }
 
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+	for (char *in = s; *in; out++) {
+		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
+		    in[3] >= '0' && in[3] <= '7') {
+			*out = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+			in += 4;
+		} else {
+			*out = *in++;
+		}
+	}
+	*out = '\0';
+}
+
+static int is_path_prefix(const char *prefix, const char *path)
+{
+	size_t n = strlen(prefix);
+	if (n == 1 && prefix[0] == '/')
+		return 1;
+	return strncmp(prefix, path, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* pivot_root refuses (EINVAL) a new root whose parent mount is shared, which it is when
+ * rootfsPropagation asks for "shared": make just that parent private. */
+static void make_parent_mount_private(const char *rootfs)
+{
+	char *real = realpath(rootfs, NULL);
+	if (!real)
+		die_errno("realpath %s", rootfs);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		die_errno("open /proc/self/mountinfo");
+	char *line = NULL, *best = NULL;
+	size_t cap = 0;
+	int best_shared = 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* "id parent maj:min root mountpoint options [optional...] - type src opts" */
+		char *save = NULL, *mp = NULL, *tok;
+		int field = 0, shared = 0;
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			if (field == 4)
+				mp = tok;
+			else if (field >= 6 && strcmp(tok, "-") == 0)
+				break;
+			else if (field >= 6 && strncmp(tok, "shared:", 7) == 0)
+				shared = 1;
+			field++;
+		}
+		if (!mp)
+			continue;
+		unescape_octal(mp);
+		/* Later lines stack on earlier ones: ">=" keeps the topmost mount. */
+		if (is_path_prefix(mp, real) && (!best || strlen(mp) >= strlen(best))) {
+			free(best);
+			best = strdup(mp);
+			if (!best)
+				die("out of memory");
+			best_shared = shared;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (best && best_shared && mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
+		die_errno("make %s private (parent mount of the rootfs)", best);
+	free(best);
+	free(real);
+}
+
 void setup_rootfs(void)
 {
 	struct plan *p = &g.plan;
@@ -385,6 +566,8 @@ void setup_rootfs(void)
 						   : MS_SLAVE | MS_REC;
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		die_errno("mount / (propagation 0x%lx)", prop);
+	if (prop & MS_SHARED)
+		make_parent_mount_private(p->rootfs);
 	if (mount(p->rootfs, p->rootfs, "", MS_BIND | MS_REC, NULL) < 0)
 		die_errno("mount %s (bind rootfs)", p->rootfs);
 	g.rootfs_fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -402,6 +585,10 @@ void setup_rootfs(void)
 		move_root();
 	else
 		pivot();
+	/* The rootfs was bound from a (now) private parent; give the new "/" the propagation
+	 * asked for, like runc does. */
+	if (p->rootfs_propagation && mount("", "/", "", prop, NULL) < 0)
+		die_errno("mount / (propagation 0x%lx)", prop);
 	xclose(g.rootfs_fd);
 	g.rootfs_fd = -1;
 }

@@ -130,6 +130,7 @@ static int decode_mount(const struct rec *outer, struct plan_mount *m)
 	struct rec r;
 	int rc;
 	m->destination = m->source = m->fstype = m->data = m->uid_map = m->gid_map = "";
+	m->idmap_fd = -1;
 	while ((rc = next_rec(&c, &r)) > 0) {
 		switch (r.type) {
 		case M_DESTINATION: rc = get_str(&r, &m->destination); break;

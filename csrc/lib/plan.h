@@ -72,6 +72,8 @@ struct plan_mount {
 	int64_t *propagation;
 	size_t n_propagation;
 	int tmpcopyup, dest_is_file;
+	/* Not on the wire: the init's detached idmapped tree (open_tree), or -1. */
+	int idmap_fd;
 };
 
 struct plan_device {

@@ -10,6 +10,7 @@ that waits in `created` never exposes a writable host binary as /proc/<pid>/exe
     init → parent  PID <i32>     host pid of the container init (stage 2)
     init → parent  READY         stage 2 waits on exec.fifo
     init → parent  ERROR <text>  one line; the init exits 1
+    init → parent  SECCOMP_FD    SCM_RIGHTS: the seccomp notify listener (NEW_LISTENER)
 
 This module is on the benchmarked `create` path: keep its imports to C modules.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import _socket
 import os
-from collections.abc import Callable
 from fcntl import (
     F_ADD_SEALS,
     F_DUPFD_CLOEXEC,
@@ -31,7 +31,12 @@ from fcntl import (
 )
 
 from ocirt.errors import InitError
-from ocirt.native.plan import Plan
+
+TYPE_CHECKING = False  # typing itself costs ~3 ms to import
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ocirt.native.plan import Plan
 
 INIT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ocirt-init")
 
@@ -41,6 +46,7 @@ MSG_USERMAP_ACK = 3
 MSG_PID = 4
 MSG_READY = 5
 MSG_ERROR = 6
+MSG_SECCOMP_FD = 7
 
 _SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
 _MFD_EXEC = 0x10  # Linux ≥ 6.3; older kernels refuse it (EINVAL) and exec memfds anyway
@@ -122,6 +128,19 @@ def _kill_and_reap(pid: int) -> None:
         pass
 
 
+_ANC_SPACE = _socket.CMSG_SPACE(4 * 4)
+
+
+def _recv(sock: _socket.socket) -> tuple[bytes, list[int]]:
+    msg, anc, _flags, _addr = sock.recvmsg(65536, _ANC_SPACE, _socket.MSG_CMSG_CLOEXEC)
+    fds: list[int] = []
+    for level, kind, data in anc:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds.extend(int.from_bytes(data[i:i + 4], "little", signed=True)
+                       for i in range(0, len(data) - len(data) % 4, 4))
+    return msg, fds
+
+
 def _drain_pid(sock: _socket.socket) -> int:
     sock.settimeout(5.0)
     try:
@@ -142,8 +161,11 @@ def _exit_text(status: int) -> str:
 class InitProcess:
     """The container's init, waiting on exec.fifo once start() returns."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, seccomp_fd: int | None = None) -> None:
         self.pid = pid  # host pid of the container init (stage 2)
+        # the seccomp notify listener when plan.seccomp_flags has NEW_LISTENER (1 << 3):
+        # owned by the caller, who forwards it to linux.seccomp.listenerPath and closes it
+        self.seccomp_fd = seccomp_fd
 
     def __repr__(self) -> str:
         return f"InitProcess(pid={self.pid})"
@@ -170,6 +192,7 @@ class InitProcess:
         console = None
         stage1 = 0
         container_pid = 0
+        seccomp_fd = None
         try:
             exe = _sealed_init_copy()
             temp.append(exe)
@@ -216,7 +239,15 @@ class InitProcess:
             sock.send(MSG_GO.to_bytes(4, "little"))
             ready = False
             while not (ready and container_pid):
-                msg = sock.recv(65536)
+                msg, fds = _recv(sock)
+                if fds:
+                    if len(fds) == 1 and msg[:4] == MSG_SECCOMP_FD.to_bytes(4, "little") \
+                            and seccomp_fd is None:
+                        seccomp_fd = fds[0]
+                        continue
+                    for fd in fds:
+                        os.close(fd)
+                    raise InitError("container init sent unexpected file descriptors")
                 if not msg:
                     _, status = os.waitpid(stage1, 0)
                     stage1 = 0
@@ -248,8 +279,10 @@ class InitProcess:
             stage1 = 0
             if status != 0:
                 raise InitError(f"container init stage 1 failed ({_exit_text(status)})")
-            return cls(container_pid)
+            return cls(container_pid, seccomp_fd)
         except BaseException:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
             if stage1:
                 _kill_and_reap(stage1)
             if container_pid:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -42,6 +43,12 @@ def _children() -> set[int]:
     return kids
 
 
+def _our_mounts() -> list[str]:
+    # other test suites may run concurrently on this host: look at our temp dirs only
+    with open("/proc/self/mountinfo") as f:
+        return [line for line in f if "ocirt-native" in line]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _subreaper() -> None:
     from ocirt.native import set_child_subreaper
@@ -77,8 +84,7 @@ def rootfs(base_rootfs: str, workdir: str) -> str:
 @pytest.fixture(autouse=True)
 def _no_leaks() -> Iterator[None]:
     """Every test must leave no processes, mounts or fds behind."""
-    with open("/proc/self/mountinfo") as f:
-        mounts = f.read()
+    mounts = _our_mounts()
     fds = set(os.listdir("/proc/self/fd"))
     kids = _children()
     yield
@@ -98,8 +104,7 @@ def _no_leaks() -> Iterator[None]:
         if pid == 0:
             break
     assert not leaked, f"processes left behind: {leaked}"
-    with open("/proc/self/mountinfo") as f:
-        assert f.read() == mounts, "mounts left behind"
+    assert _our_mounts() == mounts, "mounts left behind"
     now = set(os.listdir("/proc/self/fd"))
     assert now - fds == set(), f"fds left behind: {now - fds}"
 
@@ -148,7 +153,9 @@ class Runner:
         self.n += 1
         state = os.path.join(self.workdir, f"state{self.n}")
         os.mkdir(state, 0o700)
-        os.mkfifo(os.path.join(state, "exec.fifo"), 0o622)
+        fifo = os.path.join(state, "exec.fifo")
+        os.mkfifo(fifo)
+        os.chmod(fifo, 0o622)  # mkfifo honours the umask; the container user must write it
         out_path = os.path.join(self.workdir, f"out{self.n}")
         out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         saved = [os.dup(1), os.dup(2)]
@@ -168,9 +175,25 @@ class Runner:
         return init
 
     def start(self, init) -> Result:
-        fd = os.open(os.path.join(init.state_dir, "exec.fifo"), os.O_RDONLY | os.O_CLOEXEC)
+        # Non-blocking, so an init that died instead of opening its end fails the test
+        # rather than hanging it.
+        fd = os.open(os.path.join(init.state_dir, "exec.fifo"),
+                     os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         try:
-            assert os.read(fd, 1) == b"0"
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if os.read(fd, 1) == b"0":
+                        break
+                except BlockingIOError:
+                    pass
+                pid, status = os.waitpid(init.pid, os.WNOHANG)
+                if pid:
+                    self.pids.remove(init.pid)
+                    with open(init.out_path) as f:
+                        raise AssertionError(f"init died before exec ({status}): {f.read()}")
+                assert time.monotonic() < deadline, "init never opened exec.fifo"
+                time.sleep(0.005)
         finally:
             os.close(fd)
         _, status = os.waitpid(init.pid, 0)
