@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from conformance.conftest import Bundle, BundleFactory
 from conformance.runtime import Runtime, wait_for_file
 
@@ -73,6 +75,7 @@ def test_list_after_delete(rt: Runtime, bundle: BundleFactory) -> None:
     assert rt.list_json() == []
 
 
+@pytest.mark.ocirt_todo(issue=6, reason="exec")
 def test_exec_runs_in_container(rt: Runtime, bundle: BundleFactory) -> None:
     """`exec ID CMD...`: runs in the container's namespaces with the container's hostname,
     output on our stdout, exit status passed back."""
@@ -82,6 +85,7 @@ def test_exec_runs_in_container(rt: Runtime, bundle: BundleFactory) -> None:
     assert res.stdout.splitlines() == [b.config["hostname"], "ran"]
 
 
+@pytest.mark.ocirt_todo(issue=6, reason="exec")
 def test_exec_env_cwd_user(rt: Runtime, bundle: BundleFactory) -> None:
     """`exec --env K=V --cwd DIR --user UID:GID`."""
     b = _running(rt, bundle)
@@ -90,6 +94,7 @@ def test_exec_env_cwd_user(rt: Runtime, bundle: BundleFactory) -> None:
     assert res.stdout.split() == ["bar", "/tmp", "1000", "1000"]
 
 
+@pytest.mark.ocirt_todo(issue=6, reason="exec")
 def test_exec_missing_command(rt: Runtime, bundle: BundleFactory) -> None:
     """`exec` of a missing command fails with Go's wording, the container keeps running."""
     b = _running(rt, bundle)
@@ -109,6 +114,7 @@ def test_exec_stopped_fails(rt: Runtime, bundle: BundleFactory) -> None:
     assert rt.exec(b.id, ["true"], check=False).returncode != 0
 
 
+@pytest.mark.ocirt_todo(issue=4, reason="pause/resume")
 def test_pause_resume(rt: Runtime, bundle: BundleFactory) -> None:
     """`pause` / `resume`: status `paused` (a runtime-defined state, runtime.md "State"
     allows additional values), then `running` again."""
@@ -119,6 +125,7 @@ def test_pause_resume(rt: Runtime, bundle: BundleFactory) -> None:
     assert rt.state(b.id)["status"] == "running"
 
 
+@pytest.mark.ocirt_todo(issue=4, reason="ps")
 def test_ps(rt: Runtime, bundle: BundleFactory) -> None:
     """`ps --format json`: the host pids of the container's processes."""
     b = _running(rt, bundle)
@@ -132,6 +139,7 @@ def test_version(rt: Runtime) -> None:
     assert "spec" in out
 
 
+@pytest.mark.ocirt_todo(issue=4, reason="update")
 def test_update_pids_limit(rt: Runtime, bundle: BundleFactory) -> None:
     """`update --pids-limit N`: changes the container's pids limit in its cgroup."""
     b = _running(rt, bundle)

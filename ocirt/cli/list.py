@@ -22,7 +22,8 @@ def run(g: Globals, opts: Values, args: list[str]) -> int:
         for s in states:
             print(s["id"])
     elif opts.format == "json":
-        print(jsonio.dumps(states))
+        # runc (Go) prints a nil slice as null: keep byte-compatible output
+        print(jsonio.dumps(states) if states else "null")
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"])

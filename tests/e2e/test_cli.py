@@ -207,6 +207,7 @@ def test_version_and_unknown_command(ocirt: Ocirt) -> None:
 
 
 def test_list_formats(ocirt: Ocirt) -> None:
+    assert ocirt("list", "--format", "json").stdout == "null\n"  # runc's empty list
     bundle, _ = ocirt.bundle(["sleep", "30"])
     cid = ocirt.new_id()
     ocirt("create", "-b", bundle, cid)
