@@ -21,6 +21,9 @@ $(VENV)/.installed: $(CURDIR)/.deps.stamp setup.py pyproject.toml $(shell find c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q ".[test]"
+	# the tests import the checkout itself (pytest puts it first on sys.path): give it the
+	# compiled parts too
+	$(PY) setup.py -q build_ext --inplace
 	touch $@
 
 install: $(VENV)/.installed
