@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import time
 
 import pytest
 
-from tests.conftest import Ocirt
+from tests.conftest import Ocirt, ocirt_binary
 
 
 def wait_status(ocirt: Ocirt, cid: str, status: str, timeout: float = 10) -> dict:
@@ -282,3 +283,87 @@ def test_spec_writes_a_valid_config_once(tmp_path: object) -> None:
         rootless = json.load(f)
     validate(rootless)
     assert {"type": "user"} in rootless["linux"]["namespaces"]
+
+
+def test_no_pivot_runs_in_a_chroot(ocirt: Ocirt) -> None:
+    """--no-pivot: MS_MOVE + chroot; the container still sees only its rootfs."""
+    bundle, _ = ocirt.bundle(["/bin/sh", "-c", "ls /; cat /proc/self/mountinfo | head -1"])
+    res = ocirt("run", "--no-pivot", "-b", bundle, ocirt.new_id())
+    assert "bin" in res.stdout.split() and "home" in res.stdout.split()
+    assert ocirt.rootfs not in res.stdout.split("\n")[-2].split()[4]  # mount point is "/"
+
+
+def run_with_fds(cmd: list[str], fds: dict[int, int], listen: bool = False
+                 ) -> subprocess.CompletedProcess:
+    """Run cmd with fds[n] placed at fd n; with listen, as systemd would socket-activate it
+    (LISTEN_FDS, and LISTEN_PID naming the very process that runs cmd)."""
+
+    def place() -> None:
+        for target, source in fds.items():
+            os.dup2(source, target)
+        if listen:  # the environment execv passes on is this process's own
+            os.environ["LISTEN_FDS"] = str(len(fds))
+            os.environ["LISTEN_PID"] = str(os.getpid())
+
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=30,
+                          preexec_fn=place, pass_fds=tuple(fds))
+
+
+def test_listen_fds_pass_through(ocirt: Ocirt) -> None:
+    """systemd socket activation: LISTEN_FDS for ocirt's own pid reach the container as
+    fds 3.. with LISTEN_PID=1 (what runc does)."""
+    bundle, _ = ocirt.bundle(["/bin/sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; "
+                                               "readlink /proc/self/fd/3"])
+    cmd = ocirt_binary() + ["--root", ocirt.root, "run", "-b", bundle, ocirt.new_id()]
+    r, w = os.pipe()
+    try:
+        res = run_with_fds(cmd, {3: r}, listen=True)
+    finally:
+        os.close(r)
+        os.close(w)
+    lines = res.stdout.split("\n")
+    assert lines[0] == "1 1", res.stdout + res.stderr
+    assert lines[1].startswith("pipe:")
+
+
+def test_preserve_fds_and_nothing_else(ocirt: Ocirt) -> None:
+    bundle, _ = ocirt.bundle(["/bin/sh", "-c", "readlink /proc/self/fd/3; "
+                                               "readlink /proc/self/fd/4 || echo no-fd-4"])
+    r3, w3 = os.pipe()
+    r4, w4 = os.pipe()
+    try:
+        cmd = ocirt_binary() + ["--root", ocirt.root, "run", "--preserve-fds", "1", "-b",
+                                bundle, ocirt.new_id()]
+        res = run_with_fds(cmd, {3: r3, 4: r4})  # only fd 3 is to be preserved
+    finally:
+        for fd in (r3, w3, r4, w4):
+            os.close(fd)
+    lines = res.stdout.split()
+    assert lines[0].startswith("pipe:") and lines[1] == "no-fd-4", res.stdout + res.stderr
+
+
+def test_waiting_init_exposes_no_host_binary(ocirt: Ocirt) -> None:
+    """CVE-2019-5736 class: while created, /proc/<pid>/exe is a sealed memfd, the init is
+    non-dumpable (its /proc files belong to root, ptrace-style access is refused)."""
+    import fcntl
+
+    bundle, _ = ocirt.bundle(["sleep", "30"])
+    cid = ocirt.new_id()
+    ocirt("create", "-b", bundle, cid)
+    pid = json.loads(ocirt("state", cid).stdout)["pid"]
+    assert os.readlink(f"/proc/{pid}/exe").startswith("/memfd:ocirt-init")
+    fd = os.open(f"/proc/{pid}/exe", os.O_RDONLY)
+    try:
+        seals = fcntl.fcntl(fd, 1034)  # F_GET_SEALS
+        assert seals & 0x8, "F_SEAL_WRITE must be set"  # so nobody can rewrite the init
+        with pytest.raises(OSError):
+            os.write(fd, b"x")
+    finally:
+        os.close(fd)
+    with open(f"/proc/{pid}/status") as f:
+        status = f.read()
+    assert "\nUid:\t0\t0\t0\t0\n" in status
+    # a dumpable process would let its own uid ptrace it; /proc/<pid>/environ needs that
+    ocirt("start", cid)
+    wait_status(ocirt, cid, "running")
+    assert os.readlink(f"/proc/{pid}/exe") == "/bin/busybox"
