@@ -16,7 +16,6 @@ with --json. Never asserts anything about the numbers.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import shutil
@@ -33,19 +32,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from ocirt.testing.busybox import base_config, build_rootfs, write_config  # noqa: E402
-
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def reap() -> None:
-    """Collect exited children: a created container's init is re-parented to us."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+from ocirt.testing.procs import become_subreaper, reap_children  # noqa: E402
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -98,7 +85,7 @@ class Bench:
             return mem
         finally:
             subprocess.run(self.cmd("delete", "--force", cid), capture_output=True)
-            reap()
+            reap_children()
 
 
 def make_bundles(workdir: str) -> tuple[str, str]:
@@ -146,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(notes), file=sys.stderr)
         return 2
 
-    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    become_subreaper()
     workdir = tempfile.mkdtemp(prefix="ocirt-bench-")
     os.chmod(workdir, 0o755)
     try:
@@ -163,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 samples[b.name].append(b.run_once(true_bundle))
         memory = {b.name: b.init_memory(sleep_bundle) for b in benches}
     finally:
-        reap()
+        reap_children()
         shutil.rmtree(workdir, ignore_errors=True)
 
     metrics: dict[str, dict[str, float]] = {

@@ -8,7 +8,6 @@ cgroups).
 
 from __future__ import annotations
 
-import ctypes
 import glob
 import itertools
 import os
@@ -33,13 +32,13 @@ if _REPO not in sys.path:
 
 from conformance.runtime import Runtime  # noqa: E402
 from ocirt.testing.busybox import base_config, build_rootfs, write_config  # noqa: E402
+from ocirt.testing.procs import become_subreaper, reap_children  # noqa: E402
 
 CGROUP_PARENT = "ocirt-conformance"
 CGROUP_ROOT = "/sys/fs/cgroup"
 # Mount points used by tests; they must exist in the shared rootfs because the rootfs is shared
 # between containers and a runtime would otherwise mkdir them in it (a write we don't want).
 MOUNTPOINTS = ("out", "mnt/a", "mnt/b", "mnt/c", "mnt/d", "mnt/e")
-PR_SET_CHILD_SUBREAPER = 36
 
 _SESSION_TAG = secrets.token_hex(2)
 _ids = itertools.count(1)
@@ -86,9 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_BINARY] = _resolve_runtime()
     # PID 1 on the test VM may not reap orphans; a detached container's init is re-parented
     # to us once `create` exits, so we become the subreaper and reap in the fixtures.
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+    become_subreaper()
 
 
 _BINARY = pytest.StashKey[str]()
@@ -115,17 +112,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-def reap_children() -> None:
-    """Collect every exited child (we are a subreaper, containers' inits end up ours)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
 
 def cgroup_dirs(cid: str) -> list[str]:
     """Existing cgroup dirs for this container id, in every v1 hierarchy and in cgroup2."""

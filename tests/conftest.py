@@ -6,7 +6,6 @@ child subreaper: container inits are reparented to it and reaped by the fixtures
 
 from __future__ import annotations
 
-import ctypes
 import glob
 import itertools
 import os
@@ -20,8 +19,8 @@ from typing import Any
 import pytest
 
 from ocirt.testing.busybox import base_config, build_rootfs, write_config
+from ocirt.testing.procs import become_subreaper, reap_children
 
-PR_SET_CHILD_SUBREAPER = 36
 CGROUP_PARENT = "ocirt-tests"
 _ids = itertools.count()
 
@@ -36,22 +35,11 @@ def ocirt_binary() -> list[str]:
     return [sys.executable, "-m", "ocirt"]
 
 
-def reap() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _subreaper() -> None:
     if os.geteuid() != 0:
         pytest.exit("the ocirt tests run as root (they create namespaces and cgroups)")
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    become_subreaper()
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +120,7 @@ def ocirt(tmp_path: Any, rootfs: str) -> Iterator[Ocirt]:
     yield o
     for cid in o.ids:
         o("delete", "--force", cid, check=False)
-    reap()
+    reap_children()
     problems = [p for cid in o.ids for p in leftovers(cid, o.root)]
     assert not problems, f"left behind: {problems}"
 

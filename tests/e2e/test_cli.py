@@ -143,9 +143,9 @@ def test_failed_create_leaves_nothing(ocirt: Ocirt) -> None:
     assert res.stderr.strip() == 'exec: "no-such-command": executable file not found in $PATH'
     assert not os.path.exists(os.path.join(ocirt.root, cid))
     assert not os.path.exists(f"/sys/fs/cgroup/memory/ocirt-tests/{cid}")
-    from tests.conftest import reap
+    from ocirt.testing.procs import reap_children
 
-    reap()
+    reap_children()
     new = {p for p in set(os.listdir("/proc")) - before if p.isdigit()}
     for p in new:
         try:

@@ -1,0 +1,31 @@
+"""Process bookkeeping for harnesses that start containers.
+
+A detached container's init is re-parented to the nearest subreaper when the runtime
+exits; PID 1 of a test VM may never reap it. A harness makes itself the subreaper and
+reaps, so no zombie outlives a test.
+"""
+
+from __future__ import annotations
+
+import os
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def reap_children() -> None:
+    """Collect every child that has exited, without waiting for the others."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
