@@ -177,19 +177,47 @@ static void load_plan(int plan_fd)
 		die("decode plan: %s", err);
 }
 
-static void write_proc_file(const char *path, const char *data)
+/* Writes data in one write(2) (proc files want that) and closes fd. 0, or -1 with errno
+ * and *what ("write", "close") set. */
+static int write_close(int fd, const char *data, const char **what)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		die_errno("open %s", path);
 	size_t len = strlen(data);
 	ssize_t n = write(fd, data, len);
-	if (n < 0)
-		die_errno("write %s", path);
-	if ((size_t)n != len)
-		die("write %s: short write", path);
-	if (close(fd) < 0)
-		die_errno("close %s", path);
+	int err = n < 0 ? errno : (size_t)n != len ? EIO : 0;
+	*what = "write";
+	if (close(fd) < 0 && !err) {
+		err = errno;
+		*what = "close";
+	}
+	errno = err;
+	return err ? -1 : 0;
+}
+
+static void write_fd(int fd, const char *path, const char *data)
+{
+	const char *what;
+	if (write_close(fd, data, &what) < 0)
+		die_errno("%s %s", what, path);
+}
+
+/* Opens one of our own /proc/self files for writing. We are non-dumpable, so these
+ * belong to root of the user namespace we were exec'd in (host root), which no mapped
+ * uid of a new user namespace is: open them here, in the caller's namespaces. Only an
+ * unprivileged caller (not root there) needs a dumpable window for the open; nothing
+ * of the container runs yet, and runc opens the same window for its uid maps. */
+static int open_self_proc(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 || errno != EACCES)
+		return fd;
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	int err = errno;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
+	errno = err;
+	return fd;
 }
 
 static const char *ns_name(int64_t flag)
@@ -275,37 +303,48 @@ static int make_userns(const char *uid_map, const char *gid_map)
 		die_errno("clone user namespace for an idmapped mount");
 	if (pid == 0) {
 		char c;
-		close(hold[1]);
+		(void)close(hold[1]); /* ours would keep the pipe from ever reaching EOF */
 		/* Wait until the parent has what it needs (it closes the pipe or kills us). */
 		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
 			;
 		_exit(0);
 	}
-	close(hold[0]);
-	char *path;
-	if (uid_map[0]) {
-		if (asprintf(&path, "/proc/%ld/uid_map", pid) < 0)
-			die("out of memory");
-		write_proc_file(path, uid_map);
+	(void)close(hold[0]); /* read end, unused here: nothing to lose */
+
+	/* Every failure below reaps the helper first: dying would leave it to our reaper. */
+	const char *names[] = {"uid_map", "gid_map", "ns/user"};
+	const char *maps[] = {uid_map, gid_map, NULL};
+	char *path = NULL;
+	const char *what = "open";
+	int fd = -1, err = 0;
+	for (int i = 0; i < 3 && !err; i++) {
+		if (maps[i] && !maps[i][0])
+			continue;
 		free(path);
+		if (asprintf(&path, "/proc/%ld/%s", pid, names[i]) < 0) {
+			path = NULL;
+			err = ENOMEM;
+			break;
+		}
+		what = "open";
+		fd = open(path, (maps[i] ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+		if (fd < 0)
+			err = errno;
+		else if (maps[i] && write_close(fd, maps[i], &what) < 0)
+			err = errno;
 	}
-	if (gid_map[0]) {
-		if (asprintf(&path, "/proc/%ld/gid_map", pid) < 0)
-			die("out of memory");
-		write_proc_file(path, gid_map);
-		free(path);
-	}
-	if (asprintf(&path, "/proc/%ld/ns/user", pid) < 0)
-		die("out of memory");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		die_errno("open %s", path);
-	free(path);
-	close(hold[1]);
+	if (err)
+		(void)kill((pid_t)pid, SIGKILL);
+	(void)close(hold[1]); /* lets the helper exit */
 	int status;
 	while (waitpid((pid_t)pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die_errno("wait for user namespace helper");
+	if (err) {
+		errno = err;
+		die_errno("%s %s", what, path ? path : "/proc/<pid>/*_map");
+	}
+	free(path);
 	return fd;
 }
 
@@ -372,11 +411,6 @@ int main(int argc, char **argv)
 
 	expect_msg(MSG_GO);
 
-	prepare_idmapped_mounts();
-	join_namespaces();
-	if (p->new_userns)
-		new_user_namespace();
-
 	int flags = 0;
 	int has_mntns = 0;
 	for (size_t i = 0; i < p->n_namespaces; i++) {
@@ -388,17 +422,39 @@ int main(int argc, char **argv)
 	/* Without its own mount namespace every mount below would land on the host. */
 	if (!has_mntns)
 		die("linux.namespaces: a mount namespace is required");
-	if (flags && unshare(flags) < 0)
-		die_errno("unshare namespaces (flags 0x%x)", flags);
-	if ((flags & CLONE_NEWTIME) && p->timens_offsets[0])
-		write_proc_file("/proc/self/timens_offsets", p->timens_offsets);
+
+	/* Both /proc/self files are written with the caller's credentials, before any user
+	 * namespace (see open_self_proc). oom_score_adj is inherited by stage 2, like runc
+	 * which sets it first thing; lowering it needs host CAP_SYS_RESOURCE anyway. */
 	if (p->has_oom_score_adj) {
 		char *val;
 		if (asprintf(&val, "%lld", (long long)p->oom_score_adj) < 0)
-			die_errno("oom_score_adj");
-		write_proc_file("/proc/self/oom_score_adj", val);
+			die("out of memory");
+		int fd = open_self_proc("/proc/self/oom_score_adj");
+		if (fd < 0)
+			die_errno("open /proc/self/oom_score_adj");
+		write_fd(fd, "/proc/self/oom_score_adj", val);
 		free(val);
 	}
+	/* The offsets can only be written after unshare(CLONE_NEWTIME), but the kernel
+	 * checks the opener's CAP_SYS_TIME (over the new time namespace, which the caller's
+	 * root has: it owns the new user namespace too), so open it now. */
+	int timens_fd = -1;
+	if ((flags & CLONE_NEWTIME) && p->timens_offsets[0]) {
+		timens_fd = open_self_proc("/proc/self/timens_offsets");
+		if (timens_fd < 0)
+			die_errno("open /proc/self/timens_offsets");
+	}
+
+	prepare_idmapped_mounts();
+	join_namespaces();
+	if (p->new_userns)
+		new_user_namespace();
+
+	if (flags && unshare(flags) < 0)
+		die_errno("unshare namespaces (flags 0x%x)", flags);
+	if (timens_fd >= 0)
+		write_fd(timens_fd, "/proc/self/timens_offsets", p->timens_offsets);
 
 	/* CLONE_PARENT: the container init becomes the caller's child, so the caller can
 	 * wait for it and kill it without racing pid reuse (runc does the same). */

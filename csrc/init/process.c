@@ -7,6 +7,8 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <sched.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,10 @@
 #include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
+
+/* Key permission bits (keyutils.h, not in the uapi headers). */
+#define KEY_USR_SEARCH 0x00080000U
+#define KEY_OTH_SEARCH 0x00000008U
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -358,7 +364,10 @@ void wait_and_exec(const char *path)
 		dprintf(2, "write exec.fifo: %s\n", n < 0 ? errstr(errno) : "short write");
 		_exit(1);
 	}
-	close(fd);
+	if (close(fd) < 0) {
+		dprintf(2, "close exec.fifo: %s\n", errstr(errno));
+		_exit(1);
+	}
 	/* The parent is gone: errors from here on go to the container's stderr. */
 	g.sync_fd = -1;
 
@@ -373,6 +382,88 @@ void wait_and_exec(const char *path)
 	_exit(err == EACCES ? 126 : 127);
 }
 
+static long keyctl(int op, unsigned long a2, unsigned long a3, unsigned long a4)
+{
+	return syscall(SYS_keyctl, op, a2, a3, a4, 0UL);
+}
+
+/* The permission word of a key, from "type;uid;gid;perm;description". */
+static int key_perm(long serial, uint32_t *perm)
+{
+	long n = keyctl(KEYCTL_DESCRIBE, (unsigned long)serial, 0, 0);
+	if (n < 0)
+		return -1;
+	char *buf = NULL;
+	for (;;) {
+		size_t size = (size_t)n + 1;
+		char *grown = realloc(buf, size);
+		if (!grown) {
+			free(buf);
+			errno = ENOMEM;
+			return -1;
+		}
+		buf = grown;
+		n = keyctl(KEYCTL_DESCRIBE, (unsigned long)serial, (unsigned long)buf, size);
+		if (n < 0) {
+			int err = errno;
+			free(buf);
+			errno = err;
+			return -1;
+		}
+		if ((size_t)n <= size) /* n counts the NUL */
+			break;
+	}
+	int rc = -1;
+	char *field = buf;
+	for (int i = 0; i < 3 && field; i++) {
+		field = strchr(field, ';');
+		if (field)
+			field++;
+	}
+	if (field) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(field, &end, 16);
+		if (!errno && end != field && *end == ';' && v <= UINT32_MAX) {
+			*perm = (uint32_t)v;
+			rc = 0;
+		}
+	}
+	free(buf);
+	if (rc < 0)
+		errno = EINVAL;
+	return rc;
+}
+
+/* runc's default: the container gets a session keyring of its own (named after it, so
+ * an exec can join the same one) instead of sharing the caller's. */
+static void join_session_keyring(void)
+{
+	struct plan *p = &g.plan;
+	if (!p->new_keyring)
+		return;
+	const char *name = p->keyring_name[0] ? p->keyring_name : NULL;
+	long serial = keyctl(KEYCTL_JOIN_SESSION_KEYRING, (unsigned long)name, 0, 0);
+	if (serial < 0) {
+		/* A kernel without keyrings: nothing to isolate (runc ignores it too). */
+		if (errno == ENOSYS)
+			return;
+		die_errno("join session keyring %s", name ? name : "_ses");
+	}
+	/* Let the container's users search it, as runc does: owner search without a user
+	 * namespace; "other" search with one, whose users are not its (mapped) owner. */
+	int userns = 0;
+	for (size_t i = 0; i < p->n_namespaces; i++)
+		if (p->namespaces[i].flag == CLONE_NEWUSER)
+			userns = 1;
+	uint32_t perm;
+	if (key_perm(serial, &perm) < 0)
+		die_errno("describe session keyring %s", name ? name : "_ses");
+	perm |= userns ? KEY_OTH_SEARCH : KEY_USR_SEARCH;
+	if (keyctl(KEYCTL_SETPERM, (unsigned long)serial, perm, 0) < 0)
+		die_errno("set permissions of session keyring %s", name ? name : "_ses");
+}
+
 void stage2(void) __attribute__((noreturn));
 void stage2(void)
 {
@@ -380,6 +471,7 @@ void stage2(void)
 	umask(0);
 	if (setsid() < 0)
 		die_errno("setsid");
+	join_session_keyring();
 	setup_rootfs();
 	setup_console();
 	finish_rootfs();

@@ -245,7 +245,7 @@ static int copy_file(int srcdir, int dstdir, const char *name, const struct stat
 		left -= n;
 	}
 	int err = errno;
-	close(in);
+	(void)close(in); /* read-only: a failing close loses nothing */
 	if (close(out) < 0 && rc == 0)
 		return -1;
 	errno = err;
@@ -256,7 +256,7 @@ static int copy_file(int srcdir, int dstdir, const char *name, const struct stat
  * owners; tmpcopyup's "copy the image's content into the new tmpfs". */
 static int copy_tree(int src, int dst)
 {
-	int dupfd = dup(src);
+	int dupfd = fcntl(src, F_DUPFD_CLOEXEC, 0);
 	if (dupfd < 0)
 		return -1;
 	DIR *d = fdopendir(dupfd);
@@ -405,7 +405,9 @@ static void make_device(const struct plan_device *d)
 	int dfd = parent_in_root(d->path, &base);
 
 	if (d->bind_from_host) {
-		int f = openat(dfd, base, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0000);
+		/* O_EXCL: never open (a fifo would block, a tape would rewind) whatever node
+		 * the rootfs already has there; the bind below covers it. */
+		int f = openat(dfd, base, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0000);
 		if (f < 0 && errno != EEXIST)
 			die_errno("create %s", d->path);
 		xclose(f);

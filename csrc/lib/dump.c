@@ -164,6 +164,8 @@ char *plan_dump(const struct plan *p)
 	jstr(f, p->uid_mappings);
 	fputs(",\"gid_mappings\":", f);
 	jstr(f, p->gid_mappings);
+	fprintf(f, ",\"new_keyring\":%s,\"keyring_name\":", jbool(p->new_keyring));
+	jstr(f, p->keyring_name);
 	fputc('}', f);
 
 	int bad = ferror(f);

@@ -296,6 +296,8 @@ static int decode_record(const struct rec *r, struct plan *p)
 	case T_SECCOMP_FLAGS: return get_int(r, &p->seccomp_flags);
 	case T_UID_MAPPINGS: return get_str(r, &p->uid_mappings);
 	case T_GID_MAPPINGS: return get_str(r, &p->gid_mappings);
+	case T_NEW_KEYRING: return get_bool(r, &p->new_keyring);
+	case T_KEYRING_NAME: return get_str(r, &p->keyring_name);
 	}
 	/* Python and C are built together, so an unknown record is a bug, not a newer peer. */
 	return -1;
@@ -310,7 +312,8 @@ int plan_decode(const unsigned char *buf, size_t len, struct plan *p, const char
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	p->timens_offsets = p->rootfs = p->cwd = p->uid_mappings = p->gid_mappings = "";
+	p->timens_offsets = p->rootfs = p->cwd = p->uid_mappings = p->gid_mappings =
+		p->keyring_name = "";
 	while ((rc = next_rec(&c, &r)) > 0) {
 		if (decode_record(&r, p) < 0) {
 			*err = "malformed plan record";

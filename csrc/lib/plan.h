@@ -44,6 +44,8 @@ enum {
 	T_SECCOMP_FLAGS = 32,
 	T_UID_MAPPINGS = 33,
 	T_GID_MAPPINGS = 34,
+	T_NEW_KEYRING = 35,
+	T_KEYRING_NAME = 36,
 };
 
 /* Nested record types, numbered per compound. */
@@ -143,6 +145,8 @@ struct plan {
 	size_t seccomp_bpf_len;
 	int64_t seccomp_flags;
 	const char *uid_mappings, *gid_mappings;
+	int new_keyring;
+	const char *keyring_name; /* "": anonymous */
 };
 
 /* Decodes buf (which must outlive *p: strings point into it). Returns 0, or -1 with a

@@ -22,5 +22,5 @@ def run(g: Globals, opts: Values, args: list[str]) -> int:
 
     Container.create(g.root, need_id(args, "create"), opts.bundle, pid_file=opts.pid_file,
                      console_socket=opts.console_socket, no_pivot=opts.no_pivot,
-                     preserve_fds=opts.preserve_fds)
+                     preserve_fds=opts.preserve_fds, no_new_keyring=opts.no_new_keyring)
     return 0

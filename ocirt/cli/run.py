@@ -27,7 +27,8 @@ def run(g: Globals, opts: Values, args: list[str]) -> int:
         native.set_child_subreaper()
     container = Container.create(g.root, cid, opts.bundle, pid_file=opts.pid_file,
                                  console_socket=opts.console_socket, no_pivot=opts.no_pivot,
-                                 preserve_fds=opts.preserve_fds)
+                                 preserve_fds=opts.preserve_fds,
+                                 no_new_keyring=opts.no_new_keyring)
     try:
         container.start()
     except BaseException:

@@ -157,3 +157,9 @@ class Plan(Record):
     # gid_map when new_userns is True (added by the native layer, see csrc/README.md)
     uid_mappings: str = ""
     gid_mappings: str = ""
+    # join a new session keyring before anything else in the container (runc's default;
+    # False for `--no-new-keyring`): the container never shares the caller's keyring
+    new_keyring: bool = True
+    # its name, "_ses.<container id>" like runc (so a later exec can join the same one);
+    # "" → an anonymous "_ses" keyring
+    keyring_name: str = ""

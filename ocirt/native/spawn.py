@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import _socket
 import os
+import time
 from fcntl import (
     F_ADD_SEALS,
     F_DUPFD_CLOEXEC,
@@ -51,6 +52,9 @@ MSG_SECCOMP_FD = 7
 _SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
 _MFD_EXEC = 0x10  # Linux ≥ 6.3; older kernels refuse it (EINVAL) and exec memfds anyway
 _CONTROL_FDS = 4  # sync socket, plan, state dir, console socket
+# How long the init may take to report READY/ERROR (after join_cgroup returned) before
+# it counts as hung: generous, a slow mount or a loaded host must not trip it.
+DEFAULT_TIMEOUT = 60.0
 
 
 def _memfd(name: str, exec_: bool = False) -> int:
@@ -107,7 +111,10 @@ def _is_open(fd: int) -> bool:
 
 
 def _write_map(pid: int, name: str, text: str) -> None:
-    fd = os.open(f"/proc/{pid}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(f"/proc/{pid}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise InitError(f"open /proc/{pid}/{name}: {os.strerror(e.errno).lower()}") from None
     try:
         # the kernel wants the whole map in one write
         os.write(fd, text.encode())
@@ -172,12 +179,14 @@ class InitProcess:
 
     @classmethod
     def start(cls, plan: Plan, *, state_dir: str, join_cgroup: Callable[[int], None],
-              console_socket: str | None = None) -> InitProcess:
+              console_socket: str | None = None,
+              timeout: float = DEFAULT_TIMEOUT) -> InitProcess:
         """Spawn the init for plan; return when it is ready, else raise InitError.
 
         join_cgroup(pid) is called with the first-stage pid before any namespace is
         created, so the cgroup namespace is rooted at the container's cgroup. On failure
-        everything spawned is killed and reaped.
+        everything spawned is killed and reaped, also when the init has not reported
+        within `timeout` seconds (counted from join_cgroup's return).
         """
         from ocirt.native.wire import encode
 
@@ -236,10 +245,17 @@ class InitProcess:
                 console = None
 
             join_cgroup(stage1)
+            deadline = time.monotonic() + timeout
             sock.send(MSG_GO.to_bytes(4, "little"))
             ready = False
             while not (ready and container_pid):
-                msg, fds = _recv(sock)
+                # (never 0: that would make the socket non-blocking, not time out)
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                try:
+                    msg, fds = _recv(sock)
+                except TimeoutError:
+                    raise InitError(f"container init did not report within {timeout:g}s") \
+                        from None
                 if fds:
                     if len(fds) == 1 and msg[:4] == MSG_SECCOMP_FD.to_bytes(4, "little") \
                             and seccomp_fd is None:

@@ -51,6 +51,8 @@ T_SECCOMP_BPF = 31
 T_SECCOMP_FLAGS = 32
 T_UID_MAPPINGS = 33
 T_GID_MAPPINGS = 34
+T_NEW_KEYRING = 35
+T_KEYRING_NAME = 36
 
 
 def _i(t: int, v: int) -> bytes:
@@ -156,4 +158,8 @@ def encode(plan: Plan) -> bytes:
         add(_s(T_UID_MAPPINGS, plan.uid_mappings))
     if plan.gid_mappings:
         add(_s(T_GID_MAPPINGS, plan.gid_mappings))
+    if plan.new_keyring:
+        add(_i(T_NEW_KEYRING, 1))
+    if plan.keyring_name:
+        add(_s(T_KEYRING_NAME, plan.keyring_name))
     return b"".join(out)

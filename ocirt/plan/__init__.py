@@ -23,10 +23,13 @@ class Options:
     """What the command line adds to the config."""
 
     def __init__(self, no_pivot: bool = False, preserve_fds: int = 0,
-                 console_socket: str | None = None) -> None:
+                 console_socket: str | None = None, no_new_keyring: bool = False,
+                 container_id: str = "") -> None:
         self.no_pivot = no_pivot
         self.preserve_fds = preserve_fds
         self.console_socket = console_socket
+        self.no_new_keyring = no_new_keyring
+        self.container_id = container_id
 
 
 def rootfs_path(cfg: dict[str, Any], bundle: str) -> str:
@@ -59,6 +62,9 @@ def build(cfg: dict[str, Any], bundle: str, opts: Options,
     plan = Plan()
     plan.no_pivot = opts.no_pivot
     plan.preserve_fds = opts.preserve_fds
+    # a session keyring of its own, named like runc's so `exec` can join it later
+    plan.new_keyring = not opts.no_new_keyring
+    plan.keyring_name = f"_ses.{opts.container_id}" if opts.container_id else ""
 
     plan.namespaces, ns = plan_namespaces(linux.get("namespaces") or [])
     maps = _id_maps(linux)

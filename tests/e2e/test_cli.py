@@ -367,3 +367,21 @@ def test_waiting_init_exposes_no_host_binary(ocirt: Ocirt) -> None:
     ocirt("start", cid)
     wait_status(ocirt, cid, "running")
     assert os.readlink(f"/proc/{pid}/exe") == "/bin/busybox"
+
+
+def _session_keyrings() -> set[str]:
+    with open("/proc/keys") as f:
+        # ID FLAGS USAGE TIMEOUT PERM UID GID TYPE DESCRIPTION: SUMMARY
+        return {line.split()[8].rstrip(":") for line in f if line.split()[7] == "keyring"}
+
+
+def test_session_keyring_per_container(ocirt: Ocirt) -> None:
+    """runc's default: the container gets a session keyring `_ses.<id>` of its own;
+    --no-new-keyring keeps the caller's."""
+    bundle, _ = ocirt.bundle(["sleep", "30"])
+    cid = ocirt.new_id()
+    ocirt("create", "-b", bundle, cid)
+    assert f"_ses.{cid}" in _session_keyrings()
+    other = ocirt.new_id()
+    ocirt("create", "--no-new-keyring", "-b", bundle, other)
+    assert f"_ses.{other}" not in _session_keyrings()

@@ -147,7 +147,7 @@ class Runner:
         self.pids: list[int] = []
         self.n = 0
 
-    def create(self, plan: Plan, join_cgroup=lambda pid: None, console_socket=None):
+    def create(self, plan: Plan, join_cgroup=lambda pid: None, console_socket=None, **kw):
         from ocirt.native.spawn import InitProcess
 
         self.n += 1
@@ -163,7 +163,7 @@ class Runner:
         os.dup2(out, 2)
         try:
             init = InitProcess.start(plan, state_dir=state, join_cgroup=join_cgroup,
-                                     console_socket=console_socket)
+                                     console_socket=console_socket, **kw)
         finally:
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)

@@ -71,6 +71,8 @@ def test_full_plan_roundtrip():
         seccomp_flags=2,
         uid_mappings="0 100000 65536\n",
         gid_mappings="0 100000 65536\n",
+        new_keyring=False,
+        keyring_name="_ses.abc",
     )
     assert json.loads(plan_dump(encode(plan))) == _expected(plan)
 
