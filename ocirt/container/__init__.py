@@ -111,12 +111,12 @@ class Container:
     @classmethod
     def create(cls, root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
                console_socket: str | None = None, no_pivot: bool = False,
-               preserve_fds: int = 0) -> Container:
+               preserve_fds: int = 0, no_new_keyring: bool = False) -> Container:
         from ocirt.container.create import create
 
         saved = create(root, container_id, bundle, pid_file=pid_file,
                        console_socket=console_socket, no_pivot=no_pivot,
-                       preserve_fds=preserve_fds)
+                       preserve_fds=preserve_fds, no_new_keyring=no_new_keyring)
         return cls(root, container_id, saved)
 
     def start(self) -> None:
@@ -155,6 +155,51 @@ class Container:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
+
+    # -- cgroup operations (pause, resume, update, ps, events) ------------------------------
+    def cgroup(self) -> Any:
+        from ocirt import cgroups
+
+        return cgroups.from_state(self.saved["cgroup"])
+
+    def pause(self) -> None:
+        with ContainerDir.open(self.root, self.id) as d:
+            self.saved = d.load()
+            if self.status() not in (CREATED, RUNNING):
+                raise ContainerError("container not running")
+            self.cgroup().freeze()
+
+    def resume(self) -> None:
+        with ContainerDir.open(self.root, self.id) as d:
+            self.saved = d.load()
+            if self.status() != PAUSED:
+                raise ContainerError("container not paused")
+            self.cgroup().thaw()
+
+    def update(self, resources: dict[str, Any]) -> None:
+        """Apply resources (only the fields given) to the live cgroup and remember them in
+        the saved config."""
+        with ContainerDir.open(self.root, self.id) as d:
+            self.saved = d.load()
+            if self.status() in (STOPPED, CREATING):
+                raise ContainerError("container not running")
+            self.cgroup().set(resources, update=True)
+            linux = self.saved.setdefault("config", {}).setdefault("linux", {})
+            current = linux.setdefault("resources", {})
+            for key, value in resources.items():
+                if isinstance(value, dict) and isinstance(current.get(key), dict):
+                    current[key].update(value)
+                else:
+                    current[key] = value
+            d.save(self.saved)
+
+    def processes(self) -> list[int]:
+        """Host pids of every process in the container's cgroup."""
+        return sorted(self.cgroup().procs())
+
+    def stats(self) -> dict[str, Any]:
+        """runc's `events --stats` data object."""
+        return self.cgroup().stats()
 
     def delete(self, force: bool = False) -> None:
         with ContainerDir.open(self.root, self.id) as d:

@@ -34,7 +34,7 @@ def write_pid_file(path: str, pid: int) -> None:
 
 def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
            console_socket: str | None = None, no_pivot: bool = False,
-           preserve_fds: int = 0) -> dict[str, Any]:
+           preserve_fds: int = 0, no_new_keyring: bool = False) -> dict[str, Any]:
     from ocirt import cgroups, spec
     from ocirt import plan as planner
 
@@ -47,7 +47,8 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
     cg = cgroups.for_container(linux.get("cgroupsPath"), container_id)
     listen = _listen_fds()
     opts = planner.Options(no_pivot=no_pivot, preserve_fds=preserve_fds + listen,
-                           console_socket=console_socket)
+                           console_socket=console_socket, no_new_keyring=no_new_keyring,
+                           container_id=container_id)
     plan = planner.build(cfg, bundle, opts, cg.dirs)
     if listen:
         plan.env = [e for e in plan.env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
@@ -69,7 +70,7 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
             from ocirt.plan import host_id
 
             os.chown(fifo, host_id(plan.uid_mappings, 0), host_id(plan.gid_mappings, 0))
-        cg.create()
+        cg.create(linux.get("resources"))
         saved["cgroup"] = cg.to_state()
         d.save(saved)  # from here a crashed create is still removable by `delete --force`
 
