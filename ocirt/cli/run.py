@@ -20,15 +20,16 @@ def run(g: Globals, opts: Values, args: list[str]) -> int:
     from ocirt.container import Container
 
     cid = need_id(args, "run")
-    if not opts.detach:
-        from ocirt import native
-
-        # the init is reparented to us when its short-lived parent exits: we can wait on it
-        native.set_child_subreaper()
     container = Container.create(g.root, cid, opts.bundle, pid_file=opts.pid_file,
                                  console_socket=opts.console_socket, no_pivot=opts.no_pivot,
                                  preserve_fds=opts.preserve_fds,
                                  no_new_keyring=opts.no_new_keyring)
+    if not opts.detach and not _has_pid_namespace(container.saved.get("config") or {}):
+        from ocirt import native
+
+        # the init is our child already; without a pid namespace the processes it leaves
+        # behind are orphaned to the nearest subreaper: be it, and reap them (as runc does)
+        native.set_child_subreaper()
     try:
         container.start()
     except BaseException:
@@ -40,6 +41,10 @@ def run(g: Globals, opts: Values, args: list[str]) -> int:
     if not opts.keep:
         container.delete(force=True)
     return status
+
+
+def _has_pid_namespace(cfg: dict) -> bool:
+    return any(ns.get("type") == "pid" for ns in (cfg.get("linux") or {}).get("namespaces") or [])
 
 
 def wait_foreground(pid: int) -> int:
