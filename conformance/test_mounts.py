@@ -138,3 +138,95 @@ def test_duplicate_namespace_fails(rt: Runtime, bundle: BundleFactory) -> None:
     b.write()
     assert rt.create(b.id, b.path, check=False).returncode != 0
     assert rt.status(b.id) is None
+
+
+def _tags(m: MountInfo) -> set[str]:
+    return {t.split(":")[0] for t in m.optional}
+
+
+@pytest.mark.parametrize("prop,expect", [
+    ("shared", {"shared"}), ("private", set()), ("unbindable", {"unbindable"}),
+])
+def test_mount_propagation_option(rt: Runtime, bundle: BundleFactory, prop: str,
+                                  expect: set[str]) -> None:
+    """config.md "Linux mount options": the propagation options set the mount's
+    propagation type, shown as shared:N / unbindable in mountinfo's optional fields."""
+    b = bundle(MOUNTINFO)
+    b.config["mounts"].append(_tmpfs("/mnt/a", prop))
+    assert _tags(find_mount(_mounts(rt, b), "/mnt/a")) == expect
+
+
+_RUNC_NOT_SHARED = pytest.mark.spec_deviation(
+    runtime="runc", reason='rootfsPropagation "shared": runc 1.1.5 leaves the container\'s '
+    '/ without a shared:N peer group (config-linux.md "Rootfs Mount Propagation")')
+
+
+@pytest.mark.parametrize("prop,expect", [
+    pytest.param("shared", {"shared"}, marks=_RUNC_NOT_SHARED),
+    pytest.param("rshared", {"shared"}, marks=_RUNC_NOT_SHARED),
+    ("private", set()), ("rprivate", set()),
+])
+def test_rootfs_propagation(rt: Runtime, bundle: BundleFactory, prop: str,
+                            expect: set[str]) -> None:
+    """config-linux.md "Rootfs Mount Propagation": the container's / gets that type."""
+    b = bundle(MOUNTINFO)
+    b.linux["rootfsPropagation"] = prop
+    assert _tags(find_mount(_mounts(rt, b), "/")) == expect
+
+
+def test_bind_of_a_shared_mount_is_its_slave_with_slave(rt: Runtime, bundle: BundleFactory,
+                                                        nested_source: str) -> None:
+    """config.md "Linux mount options" slave: receives the host's mount events only."""
+    subprocess.run(["mount", "--make-shared", os.path.join(nested_source, "sub")], check=True)
+    b = bundle(MOUNTINFO)
+    b.config["mounts"].append({"destination": "/mnt/b", "type": "bind",
+                               "source": os.path.join(nested_source, "sub"),
+                               "options": ["bind", "slave"]})
+    assert _tags(find_mount(_mounts(rt, b), "/mnt/b")) == {"master"}
+
+
+@pytest.mark.parametrize("fstype,options,super_has", [
+    ("devpts", ["newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+     {"gid=5", "mode=620", "ptmxmode=666"}),
+    ("mqueue", ["nosuid", "nodev"], {"rw"}),
+    ("sysfs", ["ro", "nosuid"], {"ro"}),
+    ("proc", ["nosuid"], {"rw"}),
+])
+def test_mount_type(rt: Runtime, bundle: BundleFactory, fstype: str, options: list[str],
+                    super_has: set[str]) -> None:
+    """config.md "Mounts" type: the filesystem type, with its options, in mountinfo."""
+    b = bundle(MOUNTINFO)
+    b.config["mounts"].append({"destination": "/mnt/c", "type": fstype, "source": fstype,
+                               "options": options})
+    m = find_mount(_mounts(rt, b), "/mnt/c")
+    assert m.fstype == fstype and super_has <= m.super_options, m
+
+
+def test_masked_and_readonly_paths(rt: Runtime, bundle: BundleFactory) -> None:
+    """config-linux.md "Masked Paths" / "Readonly Paths": a masked file reads empty, a
+    masked directory is an empty read-only mount, a readonly path is a read-only mount;
+    missing paths are ignored."""
+    b = bundle(["sh", "-c", "cat /proc/kcore | wc -c; ls /proc/acpi | wc -l; "
+                            "cat /proc/self/mountinfo"])
+    b.linux["maskedPaths"] = ["/proc/kcore", "/proc/acpi", "/does/not/exist"]
+    b.linux["readonlyPaths"] = ["/proc/sys", "/not/there"]
+    b.write()
+    out = rt.run_container(b.id, b.path).stdout.split("\n", 2)
+    assert out[0].strip() == "0" and out[1].strip() == "0"
+    mounts = parse_mountinfo(out[2])
+    assert "ro" in find_mount(mounts, "/proc/acpi").options
+    assert "ro" in find_mount(mounts, "/proc/sys").options
+
+
+def test_sysctl_outside_the_container_namespaces_fails(rt: Runtime,
+                                                       bundle: BundleFactory) -> None:
+    """config-linux.md "Sysctl": a key the container's namespaces do not scope
+    (kernel.pid_max is system-wide) must not change the host; runtimes refuse it."""
+    with open("/proc/sys/kernel/pid_max") as f:
+        before = f.read()
+    b = bundle(["true"])
+    b.linux["sysctl"] = {"kernel.pid_max": "32768" if before.strip() != "32768" else "40000"}
+    b.write()
+    assert rt.create(b.id, b.path, check=False).returncode != 0
+    with open("/proc/sys/kernel/pid_max") as f:
+        assert f.read() == before

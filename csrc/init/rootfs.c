@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -25,6 +26,14 @@
 	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | \
 	 MS_RELATIME | MS_STRICTATIME | MS_LAZYTIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_MANDLOCK)
 #define MAX_SYMLINK_HOPS 40
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
+/* The host's procfs, opened before pivot_root. After the pivot, "/proc" is whatever the
+ * (untrusted) image and config put there, so the fd-as-path trick (mount on
+ * "self/fd/N" with this as cwd) must go through this one. */
+static int host_proc_fd = -1;
 
 static int resolve(int rootfd, const char *path)
 {
@@ -309,6 +318,76 @@ static int copy_tree(int src, int dst)
 	return rc;
 }
 
+/* The id of the mount that fd is on, and whether fd is that mount's root. */
+static int mount_id_of(int fd, uint64_t *id, int *is_root)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_MNT_ID,
+		  &sx) < 0)
+		return -1;
+	if (!(sx.stx_mask & STATX_MNT_ID)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	*id = sx.stx_mnt_id;
+	*is_root = (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+		   (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+	return 0;
+}
+
+/* After mounting on the fd `before` (which still names the covered mount point), looks
+ * `path` up again and checks that it now reaches the root of a different mount: the new
+ * one. Anything else means the tree changed between the two lookups (a symlink swapped
+ * in, a rename), and flags or propagation must not be applied to whatever is there. */
+static int reopen_mounted(int rootfd, const char *path, int before)
+{
+	uint64_t old_id, new_id;
+	int old_root, new_root;
+	if (mount_id_of(before, &old_id, &old_root) < 0)
+		return -1;
+	int fd = resolve(rootfd, path);
+	if (fd < 0)
+		return -1;
+	if (mount_id_of(fd, &new_id, &new_root) < 0) {
+		int err = errno;
+		xclose(fd);
+		errno = err;
+		return -1;
+	}
+	if (new_id == old_id || !new_root) {
+		xclose(fd);
+		errno = EXDEV; /* reported as "moved while mounting" by the callers */
+		return -1;
+	}
+	return fd;
+}
+
+/* proc and sysfs give the container's processes a view of kernel state; like runc, refuse
+ * to put them anywhere but on an ordinary directory reached without symlinks, so an image
+ * cannot steer them onto, say, a file some later mount or mask expects there. */
+static void check_plain_directory(const struct plan_mount *m)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, g.rootfs_fd, m->destination, &how, sizeof(how));
+	if (fd < 0 && errno == ELOOP)
+		die("mount %s (%s): the destination is or goes through a symlink: %s must be "
+		    "mounted on an ordinary directory", m->destination, m->fstype, m->fstype);
+	if (fd < 0 && errno != ENOENT)
+		die_errno("mount %s (%s): open", m->destination, m->fstype);
+	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			die_errno("mount %s (%s): stat", m->destination, m->fstype);
+		if (!S_ISDIR(st.st_mode))
+			die("mount %s (%s): the destination is not a directory: %s must be mounted "
+			    "on an ordinary directory", m->destination, m->fstype, m->fstype);
+		xclose(fd);
+	}
+}
+
 static const char *mount_kind(const struct plan_mount *m)
 {
 	return (m->flags & MS_BIND) ? "bind" : m->fstype;
@@ -316,7 +395,10 @@ static const char *mount_kind(const struct plan_mount *m)
 
 static void do_mount(struct plan_mount *m)
 {
-
+	int kernel_fs = !(m->flags & MS_BIND) && m->idmap_fd < 0 &&
+			(strcmp(m->fstype, "proc") == 0 || strcmp(m->fstype, "sysfs") == 0);
+	if (kernel_fs)
+		check_plain_directory(m);
 	int fd = mkdir_in_root(g.rootfs_fd, m->destination, m->dest_is_file);
 	if (fd < 0)
 		die_errno("mount %s (%s): create mount point", m->destination, mount_kind(m));
@@ -346,12 +428,17 @@ static void do_mount(struct plan_mount *m)
 			die_errno("mount %s (%s)", m->destination, m->fstype);
 	}
 	/* The fd still names the covered mount point; later calls must act on the new
-	 * mount, so look the destination up again. */
-	xclose(fd);
+	 * mount, so look the destination up again (a remount keeps its mount: no check). */
 	free(target);
-	fd = resolve(g.rootfs_fd, m->destination);
-	if (fd < 0)
+	int newfd = (flags & MS_REMOUNT) ? resolve(g.rootfs_fd, m->destination)
+					 : reopen_mounted(g.rootfs_fd, m->destination, fd);
+	if (newfd < 0 && errno == EXDEV)
+		die("mount %s (%s): the destination moved while mounting (now resolves to "
+		    "another place)", m->destination, mount_kind(m));
+	if (newfd < 0)
 		die_errno("mount %s (%s): reopen", m->destination, mount_kind(m));
+	xclose(fd);
+	fd = newfd;
 	target = fd_path(fd);
 
 	if (covered >= 0) {
@@ -566,8 +653,11 @@ void setup_rootfs(void)
 
 	unsigned long prop = p->rootfs_propagation ? (unsigned long)p->rootfs_propagation
 						   : MS_SLAVE | MS_REC;
-	if (mount(NULL, "/", NULL, prop, NULL) < 0)
-		die_errno("mount / (propagation 0x%lx)", prop);
+	/* An unbindable "/" could not be bound onto the rootfs below: slave it for now (no
+	 * mount of ours reaches the host) and make the new root unbindable after the pivot. */
+	unsigned long early = (prop & MS_UNBINDABLE) ? MS_SLAVE | MS_REC : prop;
+	if (mount(NULL, "/", NULL, early, NULL) < 0)
+		die_errno("mount / (propagation 0x%lx)", early);
 	if (prop & MS_SHARED)
 		make_parent_mount_private(p->rootfs);
 	if (mount(p->rootfs, p->rootfs, "", MS_BIND | MS_REC, NULL) < 0)
@@ -575,6 +665,16 @@ void setup_rootfs(void)
 	g.rootfs_fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (g.rootfs_fd < 0)
 		die_errno("open rootfs %s", p->rootfs);
+	/* Still the host's /proc here (the mounts below resolve /proc/self/fd through it);
+	 * kept for finish_rootfs, after the pivot. */
+	host_proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (host_proc_fd < 0)
+		die_errno("open /proc");
+	struct statfs sf;
+	if (fstatfs(host_proc_fd, &sf) < 0)
+		die_errno("statfs /proc");
+	if (sf.f_type != PROC_SUPER_MAGIC)
+		die("/proc is not procfs: cannot resolve paths safely");
 
 	for (size_t i = 0; i < p->n_mounts; i++)
 		do_mount(&p->mounts[i]);
@@ -582,54 +682,123 @@ void setup_rootfs(void)
 		make_device(&p->devices[i]);
 	for (size_t i = 0; i < p->n_symlinks; i++)
 		make_symlink(&p->symlinks[i]);
+	/* prestart, createRuntime, createContainer hooks (hooks.c): mounts done, no pivot yet */
+	hooks_before_pivot();
 
 	if (p->no_pivot)
 		move_root();
 	else
 		pivot();
-	/* The rootfs was bound from a (now) private parent; give the new "/" the propagation
-	 * asked for, like runc does. */
-	if (p->rootfs_propagation && mount("", "/", "", prop, NULL) < 0)
-		die_errno("mount / (propagation 0x%lx)", prop);
 	xclose(g.rootfs_fd);
 	g.rootfs_fd = -1;
 }
 
-static void mask_path(const char *path)
+/* "self/fd/N": with host_proc_fd as the cwd, a path mount(2) follows to what fd N names,
+ * whatever the container's /proc is. */
+static char *proc_fd_path(int fd)
 {
-	if (mount("/dev/null", path, "", MS_BIND, NULL) == 0)
-		return;
-	if (errno == ENOENT)
-		return;
-	if (errno == ENOTDIR) {
-		if (mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL) < 0)
+	return xasprintf("self/fd/%d", fd);
+}
+
+/* Resolves a maskedPaths/readonlyPaths/sysctl path inside the new root: symlinks stay in
+ * it, magic links (/proc/self/fd/N, /proc/1/root, ...) are refused. -1 with errno. */
+static int resolve_after_pivot(int rootfd, const char *path)
+{
+	return resolve(rootfd, path);
+}
+
+/* The container's /dev/null, checked to be the null device: an image that brings its own
+ * /dev could otherwise have masks show any file of its choosing. */
+static int null_device(int rootfd)
+{
+	int fd = resolve_after_pivot(rootfd, "/dev/null");
+	if (fd < 0)
+		die_errno("mask: open /dev/null");
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		die_errno("mask: stat /dev/null");
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
+		die("mask: /dev/null in the container is not the null device (1:3)");
+	return fd;
+}
+
+static void mask_path(int rootfd, const char *path, int *nullfd)
+{
+	int fd = resolve_after_pivot(rootfd, path);
+	if (fd < 0 && errno == ENOENT)
+		return; /* nothing to hide */
+	if (fd < 0)
+		die_errno("mask %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		die_errno("mask %s: stat", path);
+	char *target = proc_fd_path(fd);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", target, "tmpfs", MS_RDONLY, NULL) < 0)
 			die_errno("mask %s (tmpfs)", path);
-		return;
+	} else {
+		if (*nullfd < 0)
+			*nullfd = null_device(rootfd);
+		char *source = proc_fd_path(*nullfd);
+		if (mount(source, target, "", MS_BIND, NULL) < 0)
+			die_errno("mask %s (bind /dev/null)", path);
+		free(source);
 	}
-	die_errno("mask %s (bind /dev/null)", path);
+	free(target);
+	xclose(fd);
 }
 
-static void readonly_path(const char *path)
+static void readonly_path(int rootfd, const char *path)
 {
-	if (mount(path, path, "", MS_BIND | MS_REC, NULL) < 0) {
-		if (errno == ENOENT)
-			return;
+	int fd = resolve_after_pivot(rootfd, path);
+	if (fd < 0 && errno == ENOENT)
+		return;
+	if (fd < 0)
+		die_errno("readonly %s", path);
+	char *target = proc_fd_path(fd);
+	if (mount(target, target, "", MS_BIND | MS_REC, NULL) < 0)
 		die_errno("readonly %s (bind)", path);
-	}
-	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | locked_flags(path);
-	if (mount(path, path, "", flags, NULL) < 0)
+	free(target);
+	int top = reopen_mounted(rootfd, path, fd);
+	if (top < 0 && errno == EXDEV)
+		die("readonly %s: the path moved while mounting", path);
+	if (top < 0)
+		die_errno("readonly %s: reopen", path);
+	xclose(fd);
+	target = proc_fd_path(top);
+	if (remount_bind(target, MS_RDONLY) < 0)
 		die_errno("readonly %s (remount)", path);
+	free(target);
+	xclose(top);
 }
 
-static void write_sysctl(const char *key, const char *value)
+static void write_sysctl(int rootfd, const char *key, const char *value)
 {
 	char *path = xasprintf("/proc/sys/%s", key);
 	for (char *c = path + strlen("/proc/sys/"); *c; c++)
 		if (*c == '.')
 			*c = '/';
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	/* /proc/sys has no symlinks: any symlink on the way means /proc is not what it
+	 * should be. O_PATH first, so a fifo or a regular file in a hostile image is neither
+	 * opened nor truncated before the procfs check. */
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int pfd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (pfd < 0)
+		die_errno("sysctl %s: open %s", key, path);
+	struct statfs sf;
+	if (fstatfs(pfd, &sf) < 0)
+		die_errno("sysctl %s: statfs %s", key, path);
+	if (sf.f_type != PROC_SUPER_MAGIC)
+		die("sysctl %s: %s is not on procfs (is proc mounted at /proc?)", key, path);
+	char *reopen = proc_fd_path(pfd);
+	int fd = open(reopen, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		die_errno("sysctl %s: open %s", key, path);
+	free(reopen);
+	xclose(pfd);
 	size_t len = strlen(value);
 	ssize_t n = write(fd, value, len);
 	if (n < 0)
@@ -649,10 +818,31 @@ void finish_rootfs(void)
 		die_errno("sethostname %s", p->hostname);
 	if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0)
 		die_errno("setdomainname %s", p->domainname);
+
+	/* Paths below are resolved in the new root and acted on through fds; relative
+	 * "self/fd/N" paths reach them through the host procfs, our cwd meanwhile. */
+	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		die_errno("open /");
+	if (fchdir(host_proc_fd) < 0)
+		die_errno("chdir to the host /proc");
 	for (size_t i = 0; i < p->n_sysctl; i++)
-		write_sysctl(p->sysctl[i].first, p->sysctl[i].second);
+		write_sysctl(rootfd, p->sysctl[i].first, p->sysctl[i].second);
 	for (size_t i = 0; i < p->n_readonly_paths; i++)
-		readonly_path(p->readonly_paths[i]);
+		readonly_path(rootfd, p->readonly_paths[i]);
+	int nullfd = -1;
 	for (size_t i = 0; i < p->n_masked_paths; i++)
-		mask_path(p->masked_paths[i]);
+		mask_path(rootfd, p->masked_paths[i], &nullfd);
+	xclose(nullfd);
+	if (fchdir(rootfd) < 0)
+		die_errno("chdir /");
+	xclose(rootfd);
+	xclose(host_proc_fd);
+	host_proc_fd = -1;
+	/* The rootfs was bound from a (now) private or slave parent; give the new "/" the
+	 * propagation asked for, like runc. Last: readonlyPaths bind parts of it onto
+	 * themselves, which an (r)unbindable "/" would refuse. */
+	unsigned long prop = (unsigned long)p->rootfs_propagation;
+	if (prop && mount("", "/", "", prop, NULL) < 0)
+		die_errno("mount / (propagation 0x%lx)", prop);
 }

@@ -12,7 +12,7 @@ from ocirt.errors import ConfigError
 from ocirt.native.plan import Plan
 from ocirt.plan.mounts import PROPAGATION, cgroup_mounts, plan_mount
 from ocirt.plan.namespaces import plan_namespaces
-from ocirt.plan.process import plan_process
+from ocirt.plan.process import plan_attributes, plan_process
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,7 +120,16 @@ def build(cfg: dict[str, Any], bundle: str, opts: Options,
         plan.devices, plan.symlinks = plan_devices(linux.get("devices") or [], in_userns)
     plan.masked_paths = list(linux.get("maskedPaths") or [])
     plan.readonly_paths = list(linux.get("readonlyPaths") or [])
-    plan.sysctl = sorted((linux.get("sysctl") or {}).items())
+    if linux.get("sysctl"):
+        from ocirt.plan.sysctl import plan_sysctl
+
+        plan.sysctl = plan_sysctl(linux["sysctl"], ns)
+    if linux.get("mountLabel"):
+        from ocirt import log
+
+        # SELinux labels need an enforcing host; without one runc ignores it too
+        if not os.path.exists("/sys/fs/selinux/enforce"):
+            log.debug(f"linux.mountLabel {linux['mountLabel']!r} ignored: SELinux is off")
 
     if cfg.get("hostname") is not None:
         if "uts" not in ns:
@@ -135,6 +144,7 @@ def build(cfg: dict[str, Any], bundle: str, opts: Options,
     if proc is None:
         raise ConfigError("process", "required to create a container")
     plan_process(plan, proc)
+    plan_attributes(plan, cfg)
     if plan.terminal and not opts.console_socket:
         raise ConfigError("process.terminal",
                           "a terminal needs --console-socket (ocirt would detach from it)")

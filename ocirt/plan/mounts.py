@@ -151,4 +151,7 @@ def cgroup_mounts(m: Mount, cgroup_dirs: dict[str, str], cgroupns: bool, unified
             out.append(Mount(dest, "cgroup", fstype, keep, data))
         else:
             out.append(Mount(dest, cgroup_dirs[name], "", keep | MS_BIND | MS_REC, ""))
+    if keep & MS_RDONLY:
+        # like runc: the tmpfs holding the hierarchies becomes read-only once they are in
+        out.append(Mount(m.destination, "tmpfs", "tmpfs", keep | MS_REMOUNT, "mode=755"))
     return out

@@ -13,7 +13,7 @@ import pytest
 from conftest import CLONE_NEWTIME, CLONE_NEWUSER, default_plan
 
 from ocirt.errors import InitError
-from ocirt.native.plan import Namespace
+from ocirt.native.plan import Mount, Namespace
 
 KEYCTL_GET_KEYRING_ID = 0
 KEY_SPEC_SESSION_KEYRING = -3
@@ -130,16 +130,36 @@ def test_wait_for_init_times_out(runner, rootfs):
 
 
 def test_wait_for_init_times_out_in_stage2(runner, rootfs, workdir):
-    # stage 2 blocks on a fifo (the sysctl "file" opened for writing): its pid is
-    # known by then and it must be killed and reaped too
-    os.mkfifo(os.path.join(rootfs, "fifo"))
-    plan = default_plan(rootfs, ["/bin/true"])
-    plan.masked_paths = []
-    plan.mounts = [m for m in plan.mounts if m.destination != "/proc"]
-    plan.symlinks = [("/proc/sys/x", "/fifo")]
-    plan.sysctl = [("x", "1")]
-    with pytest.raises(InitError, match="did not report within 0.5s"):
-        runner.create(plan, timeout=0.5)
+    # stage 2 blocks in a lookup on a FUSE mount nobody serves (the /dev/fuse fd is
+    # preserved fd 3 and never read): its pid is known by then and it must be killed and
+    # reaped too
+    fuse = os.open("/dev/fuse", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        plan = default_plan(rootfs, ["/bin/true"], preserve_fds=1)
+        plan.mounts += [Mount("/f", "fuse", "fuse", 0,
+                              "fd=3,rootmode=40000,user_id=0,group_id=0"),
+                        Mount("/f/x", "tmpfs", "tmpfs", 0)]
+        saved = os.dup(3) if _fd_open(3) else -1
+        os.dup2(fuse, 3, inheritable=False)
+        try:
+            with pytest.raises(InitError, match="did not report within 0.5s"):
+                runner.create(plan, timeout=0.5)
+        finally:
+            if saved >= 0:
+                os.dup2(saved, 3)
+                os.close(saved)
+            else:
+                os.close(3)
+    finally:
+        os.close(fuse)
+
+
+def _fd_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def test_bad_idmap_reaps_its_helper(runner, rootfs, workdir):
