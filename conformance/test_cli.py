@@ -114,7 +114,6 @@ def test_exec_stopped_fails(rt: Runtime, bundle: BundleFactory) -> None:
     assert rt.exec(b.id, ["true"], check=False).returncode != 0
 
 
-@pytest.mark.ocirt_todo(issue=4, reason="pause/resume")
 def test_pause_resume(rt: Runtime, bundle: BundleFactory) -> None:
     """`pause` / `resume`: status `paused` (a runtime-defined state, runtime.md "State"
     allows additional values), then `running` again."""
@@ -125,7 +124,6 @@ def test_pause_resume(rt: Runtime, bundle: BundleFactory) -> None:
     assert rt.state(b.id)["status"] == "running"
 
 
-@pytest.mark.ocirt_todo(issue=4, reason="ps")
 def test_ps(rt: Runtime, bundle: BundleFactory) -> None:
     """`ps --format json`: the host pids of the container's processes."""
     b = _running(rt, bundle)
@@ -139,7 +137,6 @@ def test_version(rt: Runtime) -> None:
     assert "spec" in out
 
 
-@pytest.mark.ocirt_todo(issue=4, reason="update")
 def test_update_pids_limit(rt: Runtime, bundle: BundleFactory) -> None:
     """`update --pids-limit N`: changes the container's pids limit in its cgroup."""
     b = _running(rt, bundle)

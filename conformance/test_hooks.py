@@ -51,7 +51,6 @@ def _state(b: Bundle, name: str) -> dict[str, object]:
 USER = ["sh", "-c", "echo user >> /out/order; exec sleep 1000"]
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 def test_hooks_order_and_timing(rt: Runtime, bundle: BundleFactory) -> None:
     """config.md "POSIX-platform Hooks": prestart, createRuntime, createContainer run during
     create, in that order; startContainer before the user program; poststart before start
@@ -75,7 +74,6 @@ def test_hooks_order_and_timing(rt: Runtime, bundle: BundleFactory) -> None:
     assert _order(b)[-1] == "poststop"
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 @pytest.mark.spec_deviation(runtime="runc",
                             reason="runc 1.1.5 runs poststart hooks during create, with "
                                    "status `created`")
@@ -91,7 +89,6 @@ def test_poststart_runs_after_start(rt: Runtime, bundle: BundleFactory) -> None:
     assert _state(b, "poststart")["status"] == "running"
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 def test_hooks_get_state_on_stdin(rt: Runtime, bundle: BundleFactory) -> None:
     """config.md "POSIX-platform Hooks": the container state (runtime.md "State") is passed
     on stdin to every hook."""
@@ -115,7 +112,6 @@ def test_hooks_get_state_on_stdin(rt: Runtime, bundle: BundleFactory) -> None:
     assert _state(b, "poststop")["status"] == "stopped"
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 def test_hooks_namespaces(rt: Runtime, bundle: BundleFactory) -> None:
     """config.md "POSIX-platform Hooks": prestart/createRuntime/poststart/poststop run in the
     runtime namespace; createContainer and startContainer in the container namespace."""
@@ -132,7 +128,6 @@ def test_hooks_namespaces(rt: Runtime, bundle: BundleFactory) -> None:
         assert b.read_out(f"{name}.mnt").strip() == container_mnt, name
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 def test_hook_env_and_args(rt: Runtime, bundle: BundleFactory) -> None:
     """config.md "POSIX-platform Hooks": args (argv, args[0] included) and env are used."""
     b = bundle(["true"])
@@ -144,7 +139,6 @@ def test_hook_env_and_args(rt: Runtime, bundle: BundleFactory) -> None:
     assert b.read_out("h") == "my-argv0 from-env\n"
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 @pytest.mark.parametrize("failing", ["prestart", "createRuntime", "createContainer"])
 def test_failing_create_hook_fails_create(rt: Runtime, bundle: BundleFactory,
                                          failing: str) -> None:
@@ -161,7 +155,6 @@ def test_failing_create_hook_fails_create(rt: Runtime, bundle: BundleFactory,
     assert cgroup_dirs(b.id) == []
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 def test_failing_create_hook_runs_poststop(rt: Runtime, bundle: BundleFactory) -> None:
     """runtime.md "Lifecycle" step 3 -> 12 -> 13: after a failing createRuntime hook the
     lifecycle continues at step 12, so poststop hooks run."""
@@ -172,7 +165,6 @@ def test_failing_create_hook_runs_poststop(rt: Runtime, bundle: BundleFactory) -
     assert "poststop" in _order(b)
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 def test_failing_start_container_hook_stops(rt: Runtime, bundle: BundleFactory) -> None:
     """runtime.md "Lifecycle" step 7: after a failing startContainer hook the container is
     stopped and the user program does not run."""
@@ -184,7 +176,6 @@ def test_failing_start_container_hook_stops(rt: Runtime, bundle: BundleFactory) 
     assert "user" not in _order(b)
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 @pytest.mark.spec_deviation(runtime="runc",
                             reason="runc 1.1.5 `start` exits 0 when a startContainer hook fails")
 def test_failing_start_container_hook_errors(rt: Runtime, bundle: BundleFactory) -> None:
@@ -215,7 +206,6 @@ def test_failing_poststop_hook_delete_succeeds(rt: Runtime, bundle: BundleFactor
     assert rt.status(b.id) is None
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 @pytest.mark.spec_deviation(runtime="runc",
                             reason="runc 1.1.5 skips the remaining poststop hooks after one fails")
 def test_failing_poststop_hook_later_hooks_run(rt: Runtime, bundle: BundleFactory) -> None:
@@ -224,7 +214,6 @@ def test_failing_poststop_hook_later_hooks_run(rt: Runtime, bundle: BundleFactor
     assert _order(b) == ["poststop", "second"]
 
 
-@pytest.mark.ocirt_todo(issue=3, reason="hooks")
 def test_hook_timeout(rt: Runtime, bundle: BundleFactory) -> None:
     """config.md "POSIX-platform Hooks" timeout: a hook running past it is aborted and the
     create fails."""

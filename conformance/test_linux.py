@@ -277,7 +277,6 @@ def test_sysctl(rt: Runtime, bundle: BundleFactory) -> None:
     assert host_value in ("0", "1")
 
 
-@pytest.mark.ocirt_todo(issue=5, reason="seccomp")
 def test_seccomp_errno(rt: Runtime, bundle: BundleFactory) -> None:
     """config-linux.md "Seccomp": a rule with SCMP_ACT_ERRNO makes the syscall fail with
     errnoRet, other syscalls are allowed."""
@@ -302,7 +301,6 @@ def _cgroup_file(cid: str, controller: str, v1_name: str, v2_name: str) -> str:
     raise AssertionError(f"no {controller} cgroup file for {cid}")
 
 
-@pytest.mark.ocirt_todo(issue=4, reason="linux.resources")
 def test_cgroup_limits(rt: Runtime, bundle: BundleFactory) -> None:
     """config-linux.md "Memory" and "PIDs": limits land in the container's cgroup."""
     b = bundle(["sleep", "1000"])
@@ -316,7 +314,6 @@ def test_cgroup_limits(rt: Runtime, bundle: BundleFactory) -> None:
         assert f.read().strip() == str(64 * 1024 * 1024)
 
 
-@pytest.mark.ocirt_todo(issue=4, reason="linux.resources.pids")
 def test_pids_limit_enforced(rt: Runtime, bundle: BundleFactory) -> None:
     """config-linux.md "PIDs": the limit counts the container's tasks."""
     b = bundle(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 2 & done 2>&1; wait"])
@@ -339,7 +336,6 @@ def test_oom_score_adj_unset_inherited(rt: Runtime, bundle: BundleFactory) -> No
     assert _run(rt, b).strip() == ours
 
 
-@pytest.mark.ocirt_todo(issue=5, reason="personality")
 @pytest.mark.spec_deviation(runtime="runc",
                             reason="runc 1.1.5 ignores linux.personality")
 def test_personality_linux32(rt: Runtime, bundle: BundleFactory) -> None:
@@ -351,7 +347,6 @@ def test_personality_linux32(rt: Runtime, bundle: BundleFactory) -> None:
     assert _run(rt, b).strip() in ("i686", "i386")
 
 
-@pytest.mark.ocirt_todo(issue=5, reason="process.scheduler")
 @pytest.mark.spec_deviation(runtime="runc",
                             reason="runc 1.1.5 ignores process.scheduler")
 def test_scheduler(rt: Runtime, bundle: BundleFactory) -> None:
@@ -364,7 +359,6 @@ def test_scheduler(rt: Runtime, bundle: BundleFactory) -> None:
     assert fields[41 - 3] == "3"  # SCHED_BATCH
 
 
-@pytest.mark.ocirt_todo(issue=5, reason="process.ioPriority")
 @pytest.mark.spec_deviation(runtime="runc",
                             reason="runc 1.1.5 ignores process.ioPriority")
 def test_io_priority(rt: Runtime, bundle: BundleFactory) -> None:
@@ -394,7 +388,6 @@ def test_net_devices(rt: Runtime, bundle: BundleFactory) -> None:
                        stderr=subprocess.DEVNULL)
 
 
-@pytest.mark.ocirt_todo(issue=5, reason="linux.memoryPolicy")
 @pytest.mark.spec_deviation(runtime="runc",
                             reason="runc 1.1.5 does not implement linux.memoryPolicy")
 def test_memory_policy(rt: Runtime, bundle: BundleFactory) -> None:

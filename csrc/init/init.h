@@ -18,6 +18,9 @@ enum {
 	MSG_READY = 5,       /* init → parent: waiting on exec.fifo */
 	MSG_ERROR = 6,       /* init → parent: one line of text, then the init exits 1 */
 	MSG_SECCOMP_FD = 7,  /* init → parent: the seccomp notify listener, as SCM_RIGHTS */
+	MSG_HOOKS = 8,       /* init → parent: i32 my pid (as the container sees it); at the
+			      * hook point before pivot_root: run prestart+createRuntime */
+	MSG_HOOKS_DONE = 9,  /* parent → init: "createContainer state\0startContainer state\0" */
 };
 
 struct ctx {
@@ -50,5 +53,11 @@ void setup_console(void);
 void setup_process(void);
 const char *lookup_executable(void);
 __attribute__((noreturn)) void wait_and_exec(const char *path);
+
+/* hooks.c: with plan.hook_sync, HOOKS/HOOKS_DONE then the createContainer hooks (dies on
+ * failure); called after the mounts, before pivot_root. */
+void hooks_before_pivot(void);
+/* The startContainer hooks: NULL, or a malloc'd one-line error. */
+char *run_start_container_hooks(void);
 
 #endif

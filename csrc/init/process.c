@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -186,6 +187,57 @@ static void set_capabilities(void)
 
 static int load_seccomp_at_ready;
 
+/* personality, scheduler, I/O priority, memory policy: while the init still holds every
+ * capability (SCHED_FIFO, IOPRIO_CLASS_RT and MPOL_* need some), inherited by execve. */
+static void set_process_attributes(void)
+{
+	struct plan *p = &g.plan;
+	if (p->has_personality && personality((unsigned long)p->personality) < 0)
+		die_errno("personality %#llx (linux.personality)", (unsigned long long)p->personality);
+	if (p->sched_attr_len &&
+	    syscall(SYS_sched_setattr, 0, p->sched_attr, 0U) < 0)
+		die_errno("sched_setattr (process.scheduler)");
+	if (p->has_ioprio &&
+	    syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)p->ioprio) < 0)
+		die_errno("ioprio_set (process.ioPriority)");
+	if (p->has_mempolicy) {
+		/* set_mempolicy reads maxnode - 1 bits */
+		unsigned long maxnode = p->mempolicy_nodes_len ? p->mempolicy_nodes_len * 8 + 1 : 0;
+		unsigned long *mask = NULL;
+		if (p->mempolicy_nodes_len) {
+			mask = calloc(1, p->mempolicy_nodes_len + sizeof(unsigned long));
+			if (!mask)
+				die("out of memory");
+			memcpy(mask, p->mempolicy_nodes, p->mempolicy_nodes_len);
+		}
+		if (syscall(SYS_set_mempolicy, (int)p->mempolicy_mode, mask, maxnode) < 0)
+			die_errno("set_mempolicy (linux.memoryPolicy)");
+		free(mask);
+	}
+}
+
+/* The LSM label of the next execve (AppArmor "exec <profile>", an SELinux context). */
+static void set_lsm_exec_label(void)
+{
+	struct plan *p = &g.plan;
+	if (!p->lsm_exec_path[0])
+		return;
+	int fd = open(p->lsm_exec_path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("open %s", p->lsm_exec_path);
+	size_t len = strlen(p->lsm_exec_label);
+	ssize_t n;
+	do
+		n = write(fd, p->lsm_exec_label, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die_errno("set exec label \"%s\" in %s", p->lsm_exec_label, p->lsm_exec_path);
+	if ((size_t)n != len)
+		die("set exec label \"%s\" in %s: short write", p->lsm_exec_label, p->lsm_exec_path);
+	if (close(fd) < 0)
+		die_errno("close %s", p->lsm_exec_path);
+}
+
 void setup_process(void)
 {
 	struct plan *p = &g.plan;
@@ -195,6 +247,7 @@ void setup_process(void)
 		if (setrlimit((int)p->rlimits[i].resource, &rl) < 0)
 			die_errno("setrlimit %s", rlimit_name(p->rlimits[i].resource));
 	}
+	set_process_attributes();
 
 	/* The cwd may be reachable only by the container user (or only by root): try
 	 * before switching user and again after. */
@@ -356,6 +409,28 @@ void wait_and_exec(const char *path)
 		dprintf(2, "open exec.fifo: %s\n", errstr(errno));
 		_exit(1);
 	}
+	/* startContainer hooks: `start` has opened the fifo, the user program has not run.
+	 * A failure goes back to `start` as "1<message>" instead of "0" (csrc/README.md). */
+	g.sync_fd = -1; /* the parent is gone: errors go to the container's stderr */
+	char *hook_err = run_start_container_hooks();
+	if (hook_err) {
+		char *msg;
+		if (asprintf(&msg, "1%s", hook_err) < 0) {
+			dprintf(2, "%s\n", hook_err);
+			_exit(1);
+		}
+		size_t len = strlen(msg), off = 0;
+		while (off < len) {
+			ssize_t w = write(fd, msg + off, len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		/* start reads to EOF: the close (or our exit) ends the message */
+		_exit(1);
+	}
 	ssize_t n;
 	do
 		n = write(fd, "0", 1);
@@ -477,6 +552,7 @@ void stage2(void)
 	finish_rootfs();
 	setup_process();
 	const char *path = lookup_executable();
+	set_lsm_exec_label();
 	if (load_seccomp_at_ready)
 		load_seccomp();
 	if (send_msg(MSG_READY, NULL, 0) < 0)

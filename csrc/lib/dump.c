@@ -61,6 +61,29 @@ static const char *jbool(int b)
 	return b ? "true" : "false";
 }
 
+static void dump_hex(FILE *f, const char *key, const unsigned char *v, size_t n)
+{
+	fprintf(f, ",\"%s\":\"", key);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", v[i]);
+	fputc('"', f);
+}
+
+static void jhooks(FILE *f, const char *name, const struct plan_hook *v, size_t n)
+{
+	fprintf(f, ",\"%s\":[", name);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ",{\"path\":" : "{\"path\":", f);
+		jstr(f, v[i].path);
+		fputs(",\"args\":", f);
+		jstrs(f, v[i].args, v[i].n_args);
+		fputs(",\"env\":", f);
+		jstrs(f, v[i].env, v[i].n_env);
+		fprintf(f, ",\"timeout\":%" PRId64 "}", v[i].timeout);
+	}
+	fputc(']', f);
+}
+
 char *plan_dump(const struct plan *p)
 {
 	char *out = NULL;
@@ -166,6 +189,28 @@ char *plan_dump(const struct plan *p)
 	jstr(f, p->gid_mappings);
 	fprintf(f, ",\"new_keyring\":%s,\"keyring_name\":", jbool(p->new_keyring));
 	jstr(f, p->keyring_name);
+	if (p->has_personality)
+		fprintf(f, ",\"personality\":%" PRId64, p->personality);
+	else
+		fputs(",\"personality\":null", f);
+	dump_hex(f, "sched_attr", p->sched_attr, p->sched_attr_len);
+	if (p->has_ioprio)
+		fprintf(f, ",\"ioprio\":%" PRId64, p->ioprio);
+	else
+		fputs(",\"ioprio\":null", f);
+	if (p->has_mempolicy)
+		fprintf(f, ",\"mempolicy_mode\":%" PRId64, p->mempolicy_mode);
+	else
+		fputs(",\"mempolicy_mode\":null", f);
+	dump_hex(f, "mempolicy_nodes", p->mempolicy_nodes, p->mempolicy_nodes_len);
+	fputs(",\"lsm_exec_path\":", f);
+	jstr(f, p->lsm_exec_path);
+	fputs(",\"lsm_exec_label\":", f);
+	jstr(f, p->lsm_exec_label);
+	fprintf(f, ",\"hook_sync\":%s", jbool(p->hook_sync));
+	jhooks(f, "create_container_hooks", p->create_container_hooks,
+	       p->n_create_container_hooks);
+	jhooks(f, "start_container_hooks", p->start_container_hooks, p->n_start_container_hooks);
 	fputc('}', f);
 
 	int bad = ferror(f);

@@ -237,6 +237,48 @@ static int decode_caps(const struct rec *outer, struct plan_caps *caps)
 	return rc;
 }
 
+static const char *empty_argv[] = {NULL};
+
+static int decode_hook(const struct rec *outer, struct plan_hook *h)
+{
+	struct cursor c = {outer->val, outer->val + outer->len};
+	struct rec r;
+	int rc;
+	h->path = "";
+	h->args = h->env = empty_argv;
+	while ((rc = next_rec(&c, &r)) > 0) {
+		switch (r.type) {
+		case H_PATH: rc = get_str(&r, &h->path); break;
+		case H_ARG:
+			if (h->args == empty_argv)
+				h->args = NULL;
+			rc = push_str(&h->args, &h->n_args, &r);
+			break;
+		case H_ENV:
+			if (h->env == empty_argv)
+				h->env = NULL;
+			rc = push_str(&h->env, &h->n_env, &r);
+			break;
+		case H_TIMEOUT: rc = get_int(&r, &h->timeout); break;
+		default: rc = -1;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return rc;
+}
+
+static void free_hooks(struct plan_hook *hooks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (hooks[i].args != empty_argv)
+			free(hooks[i].args);
+		if (hooks[i].env != empty_argv)
+			free(hooks[i].env);
+	}
+	free(hooks);
+}
+
 static int decode_record(const struct rec *r, struct plan *p)
 {
 	void *e;
@@ -298,12 +340,38 @@ static int decode_record(const struct rec *r, struct plan *p)
 	case T_GID_MAPPINGS: return get_str(r, &p->gid_mappings);
 	case T_NEW_KEYRING: return get_bool(r, &p->new_keyring);
 	case T_KEYRING_NAME: return get_str(r, &p->keyring_name);
+	case T_PERSONALITY:
+		p->has_personality = 1;
+		return get_int(r, &p->personality);
+	case T_SCHED_ATTR:
+		p->sched_attr = r->val;
+		p->sched_attr_len = r->len;
+		return 0;
+	case T_IOPRIO:
+		p->has_ioprio = 1;
+		return get_int(r, &p->ioprio);
+	case T_MEMPOLICY_MODE:
+		p->has_mempolicy = 1;
+		return get_int(r, &p->mempolicy_mode);
+	case T_MEMPOLICY_NODES:
+		p->mempolicy_nodes = r->val;
+		p->mempolicy_nodes_len = r->len;
+		return 0;
+	case T_LSM_EXEC_PATH: return get_str(r, &p->lsm_exec_path);
+	case T_LSM_EXEC_LABEL: return get_str(r, &p->lsm_exec_label);
+	case T_HOOK_SYNC: return get_bool(r, &p->hook_sync);
+	case T_CREATE_CONTAINER_HOOK:
+		e = push(&p->create_container_hooks, &p->n_create_container_hooks,
+			 sizeof(*p->create_container_hooks));
+		return e ? decode_hook(r, e) : -1;
+	case T_START_CONTAINER_HOOK:
+		e = push(&p->start_container_hooks, &p->n_start_container_hooks,
+			 sizeof(*p->start_container_hooks));
+		return e ? decode_hook(r, e) : -1;
 	}
 	/* Python and C are built together, so an unknown record is a bug, not a newer peer. */
 	return -1;
 }
-
-static const char *empty_argv[] = {NULL};
 
 int plan_decode(const unsigned char *buf, size_t len, struct plan *p, const char **err)
 {
@@ -313,7 +381,7 @@ int plan_decode(const unsigned char *buf, size_t len, struct plan *p, const char
 
 	memset(p, 0, sizeof(*p));
 	p->timens_offsets = p->rootfs = p->cwd = p->uid_mappings = p->gid_mappings =
-		p->keyring_name = "";
+		p->keyring_name = p->lsm_exec_path = p->lsm_exec_label = "";
 	while ((rc = next_rec(&c, &r)) > 0) {
 		if (decode_record(&r, p) < 0) {
 			*err = "malformed plan record";
@@ -350,5 +418,7 @@ void plan_free(struct plan *p)
 		free(p->env);
 	free(p->additional_gids);
 	free(p->rlimits);
+	free_hooks(p->create_container_hooks, p->n_create_container_hooks);
+	free_hooks(p->start_container_hooks, p->n_start_container_hooks);
 	memset(p, 0, sizeof(*p));
 }

@@ -46,6 +46,17 @@ enum {
 	T_GID_MAPPINGS = 34,
 	T_NEW_KEYRING = 35,
 	T_KEYRING_NAME = 36,
+	T_PERSONALITY = 37,
+	T_SCHED_ATTR = 38,
+	T_IOPRIO = 39,
+	T_MEMPOLICY_MODE = 40,
+	T_MEMPOLICY_NODES = 41,
+	T_LSM_EXEC_PATH = 42,
+	T_LSM_EXEC_LABEL = 43,
+	/* hooks: from 64, clear of the numbers other fields take */
+	T_HOOK_SYNC = 64,
+	T_CREATE_CONTAINER_HOOK = 65,
+	T_START_CONTAINER_HOOK = 66,
 };
 
 /* Nested record types, numbered per compound. */
@@ -62,6 +73,7 @@ enum {
 enum { P_FIRST = 1, P_SECOND = 2 };
 enum { R_RESOURCE = 1, R_SOFT = 2, R_HARD = 3 };
 enum { C_BOUNDING = 1, C_EFFECTIVE = 2, C_PERMITTED = 3, C_INHERITABLE = 4, C_AMBIENT = 5 };
+enum { H_PATH = 1, H_ARG = 2, H_ENV = 3, H_TIMEOUT = 4 };
 
 struct plan_ns {
 	int64_t flag;
@@ -96,6 +108,15 @@ struct plan_rlimit {
 
 struct plan_caps {
 	uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+
+struct plan_hook {
+	const char *path;
+	const char **args; /* NULL-terminated, n_args entries (argv[0] included) */
+	size_t n_args;
+	const char **env;  /* NULL-terminated, n_env entries */
+	size_t n_env;
+	int64_t timeout;   /* seconds, 0: none */
 };
 
 struct plan {
@@ -147,6 +168,20 @@ struct plan {
 	const char *uid_mappings, *gid_mappings;
 	int new_keyring;
 	const char *keyring_name; /* "": anonymous */
+	/* process attributes (issue 5); has_*: absent means leave alone */
+	int has_personality, has_ioprio, has_mempolicy;
+	int64_t personality, ioprio, mempolicy_mode;
+	const unsigned char *sched_attr; /* struct sched_attr bytes, or NULL */
+	size_t sched_attr_len;
+	const unsigned char *mempolicy_nodes; /* unsigned long node mask */
+	size_t mempolicy_nodes_len;
+	const char *lsm_exec_path, *lsm_exec_label; /* "": none */
+	/* hooks: stop before pivot_root for HOOKS/HOOKS_DONE; the ones the init runs */
+	int hook_sync;
+	struct plan_hook *create_container_hooks;
+	size_t n_create_container_hooks;
+	struct plan_hook *start_container_hooks;
+	size_t n_start_container_hooks;
 };
 
 /* Decodes buf (which must outlive *p: strings point into it). Returns 0, or -1 with a

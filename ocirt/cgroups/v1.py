@@ -71,7 +71,47 @@ class V1:
         return {"driver": self.driver, "path": self.path, "dirs": self.dirs,
                 "created": self.created}
 
-    def create(self) -> None:
+    @property
+    def controllers(self) -> dict[str, str]:
+        """controller → directory ("cpu,cpuacct" mounts serve both; hybrid's cgroup2
+        'unified' and name=systemd hold none)."""
+        out: dict[str, str] = {}
+        for name, d in self.dirs.items():
+            for ctrl in name.split(","):
+                if ctrl not in ("unified", "systemd"):
+                    out[ctrl] = d
+        return out
+
+    def create(self, resources: dict[str, Any] | None = None) -> None:
+        """Make the directories, then apply linux.resources (before any task joins)."""
+        self._mkdirs()
+        if resources:
+            self.set(resources)
+
+    def set(self, resources: dict[str, Any], update: bool = False) -> None:
+        from ocirt import log
+        from ocirt.cgroups import resources_v1
+
+        cpu = resources.get("cpu") or {}
+        if cpu.get("realtimeRuntime") and "cpu" in self.controllers:
+            self._rt_budget_in_parents(cpu["realtimeRuntime"], cpu.get("realtimePeriod"))
+        resources_v1.apply(self.controllers, resources, log.warning, update)
+
+    def _rt_budget_in_parents(self, runtime: int, period: int | None) -> None:
+        """A new cpu cgroup has no realtime budget, so a child cannot get any: give the
+        parents ocirt created (never others) at least the share the container asks for."""
+        d = self.controllers["cpu"]
+        mine = [p for p in self.created if p != d and d.startswith(p + "/")]
+        for parent in mine:
+            own = int(fs.read(os.path.join(parent, "cpu.rt_period_us")))
+            need = -(-runtime * own // (period or own))
+            if int(fs.read(os.path.join(parent, "cpu.rt_runtime_us"))) < need:
+                try:
+                    fs.write(os.path.join(parent, "cpu.rt_runtime_us"), str(need))
+                except OSError:
+                    return  # the host's own parent lacks the budget: the write below says so
+
+    def _mkdirs(self) -> None:
         for name, d in self.dirs.items():
             root = os.path.join(CGROUP_ROOT, name)
             new = fs.makedirs(root, os.path.relpath(d, root))
@@ -92,6 +132,36 @@ class V1:
             if name in self.dirs:
                 return fs.procs(self.dirs[name])
         return fs.procs(next(iter(self.dirs.values()))) if self.dirs else []
+
+    def freeze(self) -> None:
+        from ocirt.cgroups import freezer
+
+        freezer.freeze_v1(self._need("freezer"))
+
+    def thaw(self) -> None:
+        from ocirt.cgroups import freezer
+
+        freezer.thaw_v1(self._need("freezer"))
+
+    def _need(self, ctrl: str) -> str:
+        d = self.controllers.get(ctrl)
+        if d is None:
+            from ocirt.errors import OcirtError
+
+            raise OcirtError(f"no {ctrl} cgroup controller on this host")
+        return d
+
+    def stats(self) -> dict[str, Any]:
+        from ocirt.cgroups import stats
+
+        return stats.v1(self.controllers)
+
+    def oom_kills(self) -> int:
+        from ocirt.cgroups import stats
+
+        d = self.controllers.get("memory")
+        return stats.flat_keys(os.path.join(d, "memory.oom_control")).get("oom_kill", 0) \
+            if d else 0
 
     def destroy(self) -> None:
         for d in self.dirs.values():

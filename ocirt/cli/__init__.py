@@ -20,6 +20,12 @@ COMMANDS = {
     "run": "create and start a container",
     "list": "list containers started by ocirt with this --root",
     "spec": "write a starter config.json",
+    "pause": "suspend all processes of a container",
+    "resume": "resume all processes of a paused container",
+    "update": "update a container's resource limits",
+    "ps": "list the processes of a container",
+    "events": "print a container's stats and OOM events",
+    "features": "show the enabled features",
 }
 
 GLOBAL_FLAGS = [

@@ -53,6 +53,14 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
     if listen:
         plan.env = [e for e in plan.env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
         plan.env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
+    hooks = None
+    if cfg.get("hooks"):
+        from ocirt import hooks
+
+        hooks.to_plan(cfg, plan)
+    # host pid of the init once the lifecycle reached the hooks (runtime.md step 3): from
+    # then on a failure continues at step 12, so poststop hooks run after the undo
+    hooks_reached = 0
 
     d = ContainerDir.create(root, container_id)
     init_pid = 0
@@ -76,16 +84,31 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
 
         from ocirt.native.spawn import InitProcess
 
+        def on_hooks(host_pid: int, inner_pid: int) -> bytes:
+            nonlocal hooks_reached
+            hooks_reached = host_pid
+            assert hooks is not None
+            return hooks.create_time(cfg, saved, host_pid, inner_pid)
+
         init = InitProcess.start(plan, state_dir=d.path, join_cgroup=cg.add,
-                                 console_socket=console_socket)
+                                 console_socket=console_socket,
+                                 on_hooks=on_hooks if plan.hook_sync else None)
         init_pid = init.pid
+        if init.seccomp_fd is not None:  # SCMP_ACT_NOTIFY: the agent gets the listener
+            from ocirt.seccomp import forward_listener
+
+            forward_listener(cfg, init.seccomp_fd, init.pid, container_id, bundle)
         saved.update(status=CREATED, pid=init.pid, start_time=process.start_time(init.pid))
         d.save(saved)
         if pid_file:
             write_pid_file(pid_file, init.pid)
         return saved
     except BaseException:
-        _undo(d, cg, init_pid)
+        try:
+            _undo(d, cg, init_pid)
+        finally:
+            if hooks is not None and hooks_reached:
+                hooks.poststop(cfg, saved, init_pid or hooks_reached)
         raise
     finally:
         d.close()

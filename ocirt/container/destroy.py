@@ -1,4 +1,5 @@
-"""Tear a container down: its processes, its cgroup, then its state directory."""
+"""Tear a container down: its processes, its cgroup, its state directory; then the poststop
+hooks (runtime.md "Lifecycle" steps 12-13)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,9 @@ def destroy(d: ContainerDir, saved: dict[str, Any], kill: bool) -> None:
         kill_all(cg)
         cg.destroy()
     d.remove()
+    cfg = saved.get("config") or {}
+    if (cfg.get("hooks") or {}).get("poststop"):
+        from ocirt import hooks
+
+        # runtime.md step 13: the container is gone; a failure is only a warning
+        hooks.poststop(cfg, saved, int(saved.get("pid", 0)))

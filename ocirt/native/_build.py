@@ -28,12 +28,30 @@ ffibuilder.cdef(
     void ocirt_free(void *p);
     """
 )
+# linux.seccomp → BPF (csrc/native/seccomp.h)
+ffibuilder.cdef(
+    """
+    void *ocirt_seccomp_new(uint32_t def_action);
+    void ocirt_seccomp_release(void *ctx);
+    int ocirt_seccomp_arch_add(void *ctx, const char *name);
+    int ocirt_seccomp_syscall(const char *name);
+    int ocirt_seccomp_rule_add(void *ctx, uint32_t action, int nr, unsigned int n,
+                               const unsigned int *arg, const int *op, const uint64_t *a,
+                               const uint64_t *b);
+    int ocirt_seccomp_attr_set(void *ctx, int attr, uint32_t value);
+    int ocirt_seccomp_export(void *ctx, unsigned char **out, size_t *len);
+    void ocirt_seccomp_version(unsigned int *major, unsigned int *minor, unsigned int *micro);
+    int ocirt_seccomp_flag_supported(unsigned int flag);
+    int ocirt_seccomp_action_available(uint32_t action);
+    """
+)
 ffibuilder.set_source(
     "ocirt.native._native",
-    '#include "native.h"',
+    '#include "native.h"\n#include "ocirt_seccomp.h"',
     sources=_rel("csrc/lib/*.c") + _rel("csrc/native/*.c"),
     include_dirs=[os.path.join(_ROOT, "csrc", "lib"), os.path.join(_ROOT, "csrc", "native")],
     extra_compile_args=["-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE"],
+    libraries=["seccomp"],
 )
 
 if __name__ == "__main__":

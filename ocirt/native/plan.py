@@ -111,6 +111,15 @@ class Capabilities(Record):
     ambient: int = 0
 
 
+class Hook(Record):
+    """An OCI hook the init runs itself (createContainer, startContainer): final argv/env."""
+
+    path: str  # absolute; resolved where the init runs it
+    args: list[str] = _LIST  # type: ignore[assignment]  # argv, argv[0] included
+    env: list[str] = _LIST  # type: ignore[assignment]  # exactly the environment given
+    timeout: int = 0  # seconds before SIGKILL (a failure); 0: none
+
+
 class Plan(Record):
     # namespaces, in the order C should handle them (user first)
     namespaces: list[Namespace] = _LIST  # type: ignore[assignment]
@@ -163,3 +172,24 @@ class Plan(Record):
     # its name, "_ses.<container id>" like runc (so a later exec can join the same one);
     # "" → an anonymous "_ses" keyring
     keyring_name: str = ""
+    # process attributes (issue 5), applied by csrc/init/process.c before the capabilities
+    # drop: personality(2) persona (PER_LINUX 0, PER_LINUX32 8), None → leave alone
+    personality: int | None = None
+    # struct sched_attr for sched_setattr(2), packed by ocirt.plan.process; b"" → leave alone
+    sched_attr: bytes = b""
+    # ioprio_set(IOPRIO_WHO_PROCESS, 0, value): class << 13 | level; None → leave alone
+    ioprio: int | None = None
+    # set_mempolicy(2): mode | MPOL_F_* flags, and the node mask (unsigned longs, LE)
+    mempolicy_mode: int | None = None
+    mempolicy_nodes: bytes = b""
+    # LSM label for the next execve: written to this /proc/thread-self/attr/... file
+    # right before READY ("" → none); apparmor "exec <profile>" or an SELinux context
+    lsm_exec_path: str = ""
+    lsm_exec_label: str = ""
+    # hooks (ocirt/hooks.py, csrc/README.md "Hooks"): with hook_sync the init stops after
+    # the mounts, before pivot_root, sends HOOKS and waits for HOOKS_DONE (prestart and
+    # createRuntime run in between), then runs create_container_hooks itself;
+    # start_container_hooks run after exec.fifo opens, before execve
+    hook_sync: bool = False
+    create_container_hooks: list[Hook] = _LIST  # type: ignore[assignment]
+    start_container_hooks: list[Hook] = _LIST  # type: ignore[assignment]

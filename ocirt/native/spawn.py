@@ -11,6 +11,9 @@ that waits in `created` never exposes a writable host binary as /proc/<pid>/exe
     init → parent  READY         stage 2 waits on exec.fifo
     init → parent  ERROR <text>  one line; the init exits 1
     init → parent  SECCOMP_FD    SCM_RIGHTS: the seccomp notify listener (NEW_LISTENER)
+    init → parent  HOOKS <i32>   (plan.hook_sync) mounts done, before pivot_root: run the
+                                 prestart + createRuntime hooks (i32: its pid inside)
+    parent → init  HOOKS_DONE    "createContainer state\0startContainer state\0"
 
 This module is on the benchmarked `create` path: keep its imports to C modules.
 """
@@ -48,6 +51,8 @@ MSG_PID = 4
 MSG_READY = 5
 MSG_ERROR = 6
 MSG_SECCOMP_FD = 7
+MSG_HOOKS = 8
+MSG_HOOKS_DONE = 9
 
 _SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
 _MFD_EXEC = 0x10  # Linux ≥ 6.3; older kernels refuse it (EINVAL) and exec memfds anyway
@@ -159,6 +164,16 @@ def _drain_pid(sock: _socket.socket) -> int:
     return 0
 
 
+def _after_hooks(plan: Plan, timeout: float) -> float | None:
+    """The new deadline once HOOKS_DONE is sent: the init runs createContainer hooks."""
+    extra = 0
+    for h in plan.create_container_hooks:
+        if not h.timeout:
+            return None
+        extra += h.timeout
+    return time.monotonic() + timeout + extra
+
+
 def _exit_text(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"killed by signal {os.WTERMSIG(status)}"
@@ -180,13 +195,20 @@ class InitProcess:
     @classmethod
     def start(cls, plan: Plan, *, state_dir: str, join_cgroup: Callable[[int], None],
               console_socket: str | None = None,
-              timeout: float = DEFAULT_TIMEOUT) -> InitProcess:
+              timeout: float = DEFAULT_TIMEOUT,
+              on_hooks: Callable[[int, int], bytes] | None = None) -> InitProcess:
         """Spawn the init for plan; return when it is ready, else raise InitError.
 
         join_cgroup(pid) is called with the first-stage pid before any namespace is
         created, so the cgroup namespace is rooted at the container's cgroup. On failure
         everything spawned is killed and reaped, also when the init has not reported
         within `timeout` seconds (counted from join_cgroup's return).
+
+        With plan.hook_sync the init stops before pivot_root: on_hooks(host_pid,
+        pid_inside) runs the prestart and createRuntime hooks (raising on failure) and
+        returns the HOOKS_DONE payload (the createContainer and startContainer states,
+        each NUL-terminated). The timeout counts again from its return, plus the
+        createContainer hooks' timeouts (no limit when one of them has none).
         """
         from ocirt.native.wire import encode
 
@@ -202,6 +224,7 @@ class InitProcess:
         stage1 = 0
         container_pid = 0
         seccomp_fd = None
+        hooks_pid = 0  # HOOKS seen (the pid inside), waiting for the PID message
         try:
             exe = _sealed_init_copy()
             temp.append(exe)
@@ -245,12 +268,25 @@ class InitProcess:
                 console = None
 
             join_cgroup(stage1)
-            deadline = time.monotonic() + timeout
+            deadline: float | None = time.monotonic() + timeout
             sock.send(MSG_GO.to_bytes(4, "little"))
             ready = False
             while not (ready and container_pid):
+                if hooks_pid and container_pid:
+                    if on_hooks is None:
+                        raise InitError("container init asked for hooks nobody runs")
+                    payload = on_hooks(container_pid, hooks_pid)
+                    hooks_pid = 0
+                    try:
+                        sock.send(MSG_HOOKS_DONE.to_bytes(4, "little") + payload)
+                    except OSError as e:  # EMSGSIZE: states past the socket buffer
+                        raise InitError(f"send hook states to the container init: "
+                                        f"{os.strerror(e.errno or 0).lower()}") from None
+                    deadline = _after_hooks(plan, timeout)
+                    continue
                 # (never 0: that would make the socket non-blocking, not time out)
-                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                sock.settimeout(None if deadline is None
+                                else max(deadline - time.monotonic(), 0.001))
                 try:
                     msg, fds = _recv(sock)
                 except TimeoutError:
@@ -280,6 +316,8 @@ class InitProcess:
                     container_pid = int.from_bytes(msg[4:8], "little", signed=True)
                 elif kind == MSG_READY:
                     ready = True
+                elif kind == MSG_HOOKS:
+                    hooks_pid = int.from_bytes(msg[4:8], "little", signed=True) or -1
                 elif kind == MSG_USERMAP_REQ:
                     if os.geteuid() != 0 and plan.gid_mappings:
                         # unprivileged writers must give up setgroups first

@@ -53,6 +53,17 @@ T_UID_MAPPINGS = 33
 T_GID_MAPPINGS = 34
 T_NEW_KEYRING = 35
 T_KEYRING_NAME = 36
+T_PERSONALITY = 37
+T_SCHED_ATTR = 38
+T_IOPRIO = 39
+T_MEMPOLICY_MODE = 40
+T_MEMPOLICY_NODES = 41
+T_LSM_EXEC_PATH = 42
+T_LSM_EXEC_LABEL = 43
+# hooks: numbered from 64 so that fields other issues append keep their own numbers
+T_HOOK_SYNC = 64
+T_CREATE_CONTAINER_HOOK = 65
+T_START_CONTAINER_HOOK = 66
 
 
 def _i(t: int, v: int) -> bytes:
@@ -162,4 +173,29 @@ def encode(plan: Plan) -> bytes:
         add(_i(T_NEW_KEYRING, 1))
     if plan.keyring_name:
         add(_s(T_KEYRING_NAME, plan.keyring_name))
+    if plan.personality is not None:
+        add(_i(T_PERSONALITY, plan.personality))
+    if plan.sched_attr:
+        add(_b(T_SCHED_ATTR, bytes(plan.sched_attr)))
+    if plan.ioprio is not None:
+        add(_i(T_IOPRIO, plan.ioprio))
+    if plan.mempolicy_mode is not None:
+        add(_i(T_MEMPOLICY_MODE, plan.mempolicy_mode))
+    if plan.mempolicy_nodes:
+        add(_b(T_MEMPOLICY_NODES, bytes(plan.mempolicy_nodes)))
+    if plan.lsm_exec_path:
+        add(_s(T_LSM_EXEC_PATH, plan.lsm_exec_path))
+    if plan.lsm_exec_label:
+        add(_s(T_LSM_EXEC_LABEL, plan.lsm_exec_label))
+    if plan.hook_sync:
+        add(_i(T_HOOK_SYNC, 1))
+    for t, hooks in ((T_CREATE_CONTAINER_HOOK, plan.create_container_hooks),
+                     (T_START_CONTAINER_HOOK, plan.start_container_hooks)):
+        for h in hooks:
+            parts = [_s(1, h.path)]
+            parts.extend(_s(2, a) for a in h.args)
+            parts.extend(_s(3, e) for e in h.env)
+            if h.timeout:
+                parts.append(_i(4, h.timeout))
+            add(_b(t, b"".join(parts)))
     return b"".join(out)

@@ -14,6 +14,8 @@ from ocirt.native.wire import encode
 def _expected(plan: Plan) -> dict:
     d = plan.as_dict()
     d["seccomp_bpf"] = plan.seccomp_bpf.hex()
+    d["sched_attr"] = plan.sched_attr.hex()
+    d["mempolicy_nodes"] = plan.mempolicy_nodes.hex()
     d["symlinks"] = [list(p) for p in plan.symlinks]
     d["sysctl"] = [list(p) for p in plan.sysctl]
     for r in d["rlimits"]:
@@ -73,6 +75,13 @@ def test_full_plan_roundtrip():
         gid_mappings="0 100000 65536\n",
         new_keyring=False,
         keyring_name="_ses.abc",
+        personality=8,
+        sched_attr=bytes(range(56)),
+        ioprio=(2 << 13) | 6,
+        mempolicy_mode=2 | (1 << 15),
+        mempolicy_nodes=b"\x01" + b"\0" * 7,
+        lsm_exec_path="/proc/thread-self/attr/exec",
+        lsm_exec_label="system_u:system_r:container_t:s0",
     )
     assert json.loads(plan_dump(encode(plan))) == _expected(plan)
 
