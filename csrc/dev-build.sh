@@ -10,4 +10,4 @@ mkdir -p build/dev
 python3 -c 'from ocirt.native._build import ffibuilder; ffibuilder.emit_c_code("build/dev/_native.c")'
 PYINC=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 gcc $CFLAGS -Wno-unused-parameter -shared -fPIC -I"$PYINC" -Icsrc/lib -Icsrc/native \
-    build/dev/_native.c csrc/lib/*.c csrc/native/*.c -o ocirt/native/_native.abi3.so
+    build/dev/_native.c csrc/lib/*.c csrc/native/*.c -lseccomp -o ocirt/native/_native.abi3.so
