@@ -376,3 +376,16 @@ def test_notify_with_unreachable_listener_fails_create(ocirt: Ocirt) -> None:
     assert res.returncode != 0
     assert "config.json: linux.seccomp.listenerPath: send the seccomp listener to" in res.stderr
     assert ocirt("state", cid, check=False).returncode != 0
+
+
+def test_profile_without_faccessat2_and_without_nnp(ocirt: Ocirt) -> None:
+    """Older allowlists (Docker's before 20.10, runtime-tools' default) lack faccessat2.
+    Without noNewPrivileges the filter is in force while the init still looks up the
+    executable, so that lookup must not need faccessat2 (seen with runtime-tools)."""
+    sc = to_oci("docker-default.json", DOCKER_CAPS)
+    for rule in sc["syscalls"]:
+        rule["names"] = [n for n in rule["names"] if n != "faccessat2"]
+    caps = {k: DOCKER_CAPS for k in ("bounding", "effective", "permitted")}
+    res = _run(ocirt, ["/bin/sh", "-c", "echo ok"], sc, capabilities=caps,
+               noNewPrivileges=False)
+    assert res.stdout == "ok\n", res.stderr
