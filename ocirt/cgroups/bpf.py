@@ -9,18 +9,8 @@ import os
 from ocirt.errors import ConfigError
 
 
-def _native():  # TEMP-I4: until _build.py carries the bpf declarations
-    from ocirt.native import _native
-
-    if hasattr(_native.lib, "ocirt_bpf_count_device_filters"):
-        return _native.ffi, _native.lib
-    import i4bpf  # type: ignore[import-not-found]
-
-    return i4bpf.ffi, i4bpf.lib
-
-
 def attach_device_filter(cgroup_dir: str, program: bytes) -> None:
-    ffi, lib = _native()
+    from ocirt.native._native import ffi, lib
 
     log = ffi.new("char[]", 4096)
     fd = os.open(cgroup_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -38,7 +28,8 @@ def attach_device_filter(cgroup_dir: str, program: bytes) -> None:
 
 def attached_programs(cgroup_dir: str) -> int:
     """How many device programs are attached to the cgroup (for tests and update)."""
-    _, lib = _native()
+    from ocirt.native._native import lib
+
     fd = os.open(cgroup_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         n = lib.ocirt_bpf_count_device_filters(fd)

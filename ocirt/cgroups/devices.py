@@ -11,8 +11,6 @@ appended after the config's rules, so the standard devices stay usable.
 
 from __future__ import annotations
 
-import struct
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -158,6 +156,8 @@ _EXIT = 0x95       # BPF_JMP | BPF_EXIT
 
 
 def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
+    import struct  # v2 only: the v1 create path does not pay for it
+
     return struct.pack("<BBhi", code, (src << 4) | dst, off, imm)
 
 
@@ -196,6 +196,8 @@ def bpf_program(state: State) -> bytes:
 def simulate(program: bytes, dev_type: str, major: int, minor: int, access: str) -> bool:
     """Run a program built by bpf_program on one access (for tests; a tiny interpreter of
     exactly the instructions above)."""
+    import struct
+
     regs = [0] * 11
     ctx = [(sum(_DEVCG_ACC[c] for c in access) << 16) | _DEVCG_TYPE[dev_type], major, minor]
     pc = 0

@@ -55,7 +55,7 @@ def _emit(obj: dict) -> None:
 
 
 def run(g: Globals, opts: Values, args: list[str]) -> int:
-    from ocirt.container import PAUSED, RUNNING, STOPPED, Container
+    from ocirt.container import CREATED, PAUSED, RUNNING, STOPPED, Container
     from ocirt.errors import ContainerError
 
     cid = need_id(args, "events")
@@ -69,7 +69,7 @@ def run(g: Globals, opts: Values, args: list[str]) -> int:
     cg = c.cgroup()
     ooms = cg.oom_kills()
     next_stats = 0.0
-    while c.status() in (RUNNING, PAUSED):
+    while c.status() in (CREATED, RUNNING, PAUSED):
         now = time.monotonic()
         count = cg.oom_kills()
         if count > ooms:

@@ -45,9 +45,18 @@ ffibuilder.cdef(
     int ocirt_seccomp_action_available(uint32_t action);
     """
 )
+# cgroup v2 device filter (csrc/native/bpf.h)
+ffibuilder.cdef(
+    """
+    int ocirt_bpf_replace_device_filter(int cgroup_fd, const void *insns,
+                                        unsigned int insn_cnt, char *log,
+                                        unsigned int log_size);
+    int ocirt_bpf_count_device_filters(int cgroup_fd);
+    """
+)
 ffibuilder.set_source(
     "ocirt.native._native",
-    '#include "native.h"\n#include "ocirt_seccomp.h"',
+    '#include "native.h"\n#include "ocirt_seccomp.h"\n#include "bpf.h"',
     sources=_rel("csrc/lib/*.c") + _rel("csrc/native/*.c"),
     include_dirs=[os.path.join(_ROOT, "csrc", "lib"), os.path.join(_ROOT, "csrc", "native")],
     extra_compile_args=["-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE"],
