@@ -47,6 +47,7 @@ lint: install
 test: install lint
 	$(PY) -m pytest -q tests
 	$(PY) conformance/compare.py /usr/sbin/runc $(OCIRT)
+	$(MAKE) test-cgroup2
 
 bench: install
 	$(PY) benchmarks/run_true.py --ocirt $(OCIRT) --runc /usr/sbin/runc

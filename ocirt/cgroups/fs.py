@@ -69,3 +69,22 @@ def remove_created(created: list[str]) -> None:
             if e.errno in (errno.EBUSY, errno.ENOTEMPTY):
                 return  # another container's cgroup lives below: leave it and its parents
             raise
+
+
+def remove_default_parent(container_path: str, dirs: list[str]) -> None:
+    """With the default path /ocirt/<id>, remove /ocirt once it is empty.
+
+    Only the container that made /ocirt has it in its `created` list, and it may be deleted
+    while another container still lives there; /ocirt is ocirt's own, so whoever leaves it
+    empty removes it.
+    """
+    from ocirt.cgroups import DEFAULT_PARENT
+
+    if os.path.dirname(container_path) != DEFAULT_PARENT:
+        return
+    for d in dirs:
+        try:
+            os.rmdir(os.path.dirname(d))
+        except OSError as e:
+            if e.errno not in (errno.EBUSY, errno.ENOTEMPTY, errno.ENOENT):
+                raise

@@ -167,3 +167,4 @@ class V1:
         for d in self.dirs.values():
             fs.rmdir(d)
         fs.remove_created([c for c in self.created if c not in self.dirs.values()])
+        fs.remove_default_parent(self.path, list(self.dirs.values()))

@@ -104,3 +104,4 @@ class V2:
     def destroy(self) -> None:
         fs.rmdir(self.dir)
         fs.remove_created([c for c in self.created if c != self.dir])
+        fs.remove_default_parent(self.path, [self.dir])

@@ -389,3 +389,22 @@ def test_session_keyring_per_container(ocirt: Ocirt) -> None:
     other = ocirt.new_id()
     ocirt("create", "--no-new-keyring", "-b", bundle, other)
     assert f"_ses.{other}" not in _session_keyrings()
+
+
+def test_default_cgroup_parent_goes_with_the_last_container(ocirt: Ocirt) -> None:
+    """Unset linux.cgroupsPath → /ocirt/<id>. The second container finds /ocirt made by the
+    first; whichever is deleted last must still remove the empty /ocirt."""
+    parent = "/sys/fs/cgroup/pids/ocirt"
+    if os.path.exists(parent) and os.listdir(parent) and any(
+            os.path.isdir(os.path.join(parent, n)) for n in os.listdir(parent)):
+        pytest.skip("other containers use /ocirt on this host right now")
+    bundle, cfg = ocirt.bundle(["sleep", "30"])
+    assert "cgroupsPath" not in cfg["linux"]
+    first, second = ocirt.new_id(), ocirt.new_id()
+    ocirt("create", "-b", bundle, first)
+    ocirt("create", "-b", bundle, second)
+    assert os.path.isdir(f"{parent}/{first}") and os.path.isdir(f"{parent}/{second}")
+    ocirt("delete", "-f", first)
+    assert os.path.isdir(parent)
+    ocirt("delete", "-f", second)
+    assert not os.path.exists(parent)
