@@ -94,11 +94,6 @@ def build(cfg: dict[str, Any], bundle: str, opts: Options,
         plan.rootfs_propagation = PROPAGATION[prop]
     if "mount" not in ns:
         raise ConfigError("linux.namespaces", "a mount namespace is required")
-    if ns["mount"] is not None:
-        # the rootfs is built in the new mount namespace; doing it in a joined one would
-        # pivot someone else's namespace
-        raise ConfigError("linux.namespaces", "joining a mount namespace by path is not "
-                          "supported: ocirt builds the rootfs in a new one")
 
     in_userns = "user" in ns
     mounts = []

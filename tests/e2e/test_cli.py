@@ -408,3 +408,31 @@ def test_default_cgroup_parent_goes_with_the_last_container(ocirt: Ocirt) -> Non
     assert os.path.isdir(parent)
     ocirt("delete", "-f", second)
     assert not os.path.exists(parent)
+
+
+def test_join_mount_namespace_by_path(ocirt: Ocirt) -> None:
+    """config-linux.md "Namespaces": any namespace may be joined by path. As runc does, the
+    rootfs is then set up inside the joined (here: throw-away) mount namespace, and the
+    host's own mount namespace is untouched."""
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private",
+                               "sleep", "30"])
+    try:
+        ns = f"/proc/{holder.pid}/ns/mnt"
+        for _ in range(100):
+            if os.path.exists(ns) and os.readlink(ns) != os.readlink("/proc/self/ns/mnt"):
+                break
+            time.sleep(0.01)
+        with open("/proc/self/mountinfo") as f:
+            host_before = f.read()
+        bundle, cfg = ocirt.bundle(["/bin/sh", "-c", "readlink /proc/self/ns/mnt; hostname"])
+        cfg["linux"]["namespaces"] = [
+            n if n["type"] != "mount" else {"type": "mount", "path": ns}
+            for n in cfg["linux"]["namespaces"]]
+        ocirt.write(bundle, cfg)
+        res = ocirt("run", "-b", bundle, ocirt.new_id())
+        assert res.stdout.split("\n")[0] == os.readlink(ns)
+        with open("/proc/self/mountinfo") as f:
+            assert f.read() == host_before
+    finally:
+        holder.kill()
+        holder.wait()
