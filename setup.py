@@ -39,6 +39,20 @@ class BuildWithInit(build_ext):
         self.compiler.link_executable(
             objs, "ocirt-init", output_dir=out_dir, extra_postargs=["-Wl,-z,now"]
         )
+        # `ocirt features` reports the commit; an installed copy has no .git to read it from
+        with open(os.path.join(out_dir, "commit"), "w") as f:
+            f.write(_source_commit())
+
+
+def _source_commit() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", HERE, "rev-parse", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out or "unknown"
 
 
 setup(

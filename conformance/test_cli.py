@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-
 from conformance.conftest import Bundle, BundleFactory
 from conformance.runtime import Runtime, wait_for_file
 
@@ -75,7 +73,6 @@ def test_list_after_delete(rt: Runtime, bundle: BundleFactory) -> None:
     assert rt.list_json() == []
 
 
-@pytest.mark.ocirt_todo(issue=6, reason="exec")
 def test_exec_runs_in_container(rt: Runtime, bundle: BundleFactory) -> None:
     """`exec ID CMD...`: runs in the container's namespaces with the container's hostname,
     output on our stdout, exit status passed back."""
@@ -85,7 +82,6 @@ def test_exec_runs_in_container(rt: Runtime, bundle: BundleFactory) -> None:
     assert res.stdout.splitlines() == [b.config["hostname"], "ran"]
 
 
-@pytest.mark.ocirt_todo(issue=6, reason="exec")
 def test_exec_env_cwd_user(rt: Runtime, bundle: BundleFactory) -> None:
     """`exec --env K=V --cwd DIR --user UID:GID`."""
     b = _running(rt, bundle)
@@ -94,7 +90,6 @@ def test_exec_env_cwd_user(rt: Runtime, bundle: BundleFactory) -> None:
     assert res.stdout.split() == ["bar", "/tmp", "1000", "1000"]
 
 
-@pytest.mark.ocirt_todo(issue=6, reason="exec")
 def test_exec_missing_command(rt: Runtime, bundle: BundleFactory) -> None:
     """`exec` of a missing command fails with Go's wording, the container keeps running."""
     b = _running(rt, bundle)

@@ -235,6 +235,30 @@ static const char *ns_name(int64_t flag)
 	return "unknown";
 }
 
+static void read_joined_setgroups(void)
+{
+	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return; /* a kernel without the file allows setgroups */
+		die_errno("open /proc/self/setgroups");
+	}
+	char buf[8] = {0};
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	int err = errno;
+	if (close(fd) < 0)
+		die_errno("close /proc/self/setgroups");
+	if (n < 0) {
+		errno = err;
+		die_errno("read /proc/self/setgroups");
+	}
+	if (strncmp(buf, "deny", 4) == 0)
+		g.setgroups_allowed = 0;
+}
+
 static void join_namespaces(void)
 {
 	struct plan *p = &g.plan;
@@ -266,6 +290,10 @@ static void join_namespaces(void)
 				die_errno("close namespace fd");
 			fds[i] = -1;
 		}
+		/* exec: the joined user namespace may deny setgroups; /proc is still the
+		 * host's here (the mount namespace comes in the second pass). */
+		if (pass == 0 && p->exec_mode)
+			read_joined_setgroups();
 	}
 	free(fds);
 }
@@ -404,10 +432,13 @@ int main(int argc, char **argv)
 	if (syscall(SYS_close_range, 3U + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		die_errno("close_range");
 
-	/* Take hold of exec.fifo while still privileged, see wait_and_exec(). */
-	g.fifo_path_fd = openat(g.state_fd, "exec.fifo", O_PATH | O_CLOEXEC | O_NOFOLLOW);
-	if (g.fifo_path_fd < 0)
-		die_errno("open exec.fifo");
+	/* Take hold of exec.fifo while still privileged, see wait_and_exec(). An exec has
+	 * none: it runs at once. */
+	if (!p->exec_mode) {
+		g.fifo_path_fd = openat(g.state_fd, "exec.fifo", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+		if (g.fifo_path_fd < 0)
+			die_errno("open exec.fifo");
+	}
 
 	expect_msg(MSG_GO);
 
@@ -420,8 +451,11 @@ int main(int argc, char **argv)
 			flags |= (int)p->namespaces[i].flag;
 	}
 	/* Without its own mount namespace every mount below would land on the host. */
-	if (!has_mntns)
+	if (!has_mntns && !p->exec_mode)
 		die("linux.namespaces: a mount namespace is required");
+	/* An exec only joins (the container's namespaces, by path): it creates nothing. */
+	if (p->exec_mode && (flags || p->new_userns || p->n_mounts))
+		die("exec: the plan creates namespaces or mounts");
 
 	/* Both /proc/self files are written with the caller's credentials, before any user
 	 * namespace (see open_self_proc). oom_score_adj is inherited by stage 2, like runc

@@ -59,6 +59,25 @@ static void send_console(int master)
 		die_errno("send console fd over the console socket");
 }
 
+static void bind_console(int slave, const char *slave_path)
+{
+	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		die_errno("open /");
+	int cfd = mkdir_in_root(rootfd, "/dev/console", 1);
+	if (cfd < 0)
+		die_errno("create /dev/console");
+	if (close(rootfd) < 0)
+		die_errno("close /");
+	int tree = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		die_errno("mount /dev/console (bind %s): open_tree", slave_path);
+	if (move_mount(tree, "", cfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		die_errno("mount /dev/console (bind %s)", slave_path);
+	if (close(tree) < 0 || close(cfd) < 0)
+		die_errno("close /dev/console");
+}
+
 void setup_console(void)
 {
 	struct plan *p = &g.plan;
@@ -88,17 +107,11 @@ void setup_console(void)
 			die_errno("ioctl TIOCSWINSZ %s", slave_path);
 	}
 
-	/* /dev/console in the container is the pty; create the mount point if missing. */
-	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		die_errno("open /");
-	int cfd = mkdir_in_root(rootfd, "/dev/console", 1);
-	if (cfd < 0)
-		die_errno("create /dev/console");
-	if (close(cfd) < 0 || close(rootfd) < 0)
-		die_errno("close");
-	if (mount(slave_path, "/dev/console", "", MS_BIND, NULL) < 0)
-		die_errno("mount /dev/console (bind %s)", slave_path);
+	/* /dev/console in the container is the pty (not for an exec: the container has
+	 * one); create the mount point if missing. Resolved inside the root and mounted
+	 * through fds, so a symlink swapped in at /dev/console cannot redirect the mount. */
+	if (!p->exec_mode)
+		bind_console(slave, slave_path);
 
 	send_console(master);
 	if (close(master) < 0)
@@ -403,9 +416,10 @@ static int open_fifo(void)
 	return fd;
 }
 
+static __attribute__((noreturn)) void exec_now(const char *path);
+
 void wait_and_exec(const char *path)
 {
-	struct plan *p = &g.plan;
 	/* Blocks until `start` opens the fifo for reading. */
 	int fd = open_fifo();
 	if (fd < 0) {
@@ -446,6 +460,13 @@ void wait_and_exec(const char *path)
 		dprintf(2, "close exec.fifo: %s\n", errstr(errno));
 		_exit(1);
 	}
+	exec_now(path);
+}
+
+/* READY was sent: seccomp (with no_new_privileges) and execve; errors go to stderr. */
+static void exec_now(const char *path)
+{
+	struct plan *p = &g.plan;
 	/* The parent is gone: errors from here on go to the container's stderr. */
 	g.sync_fd = -1;
 
@@ -528,6 +549,9 @@ static void join_session_keyring(void)
 			return;
 		die_errno("join session keyring %s", name ? name : "_ses");
 	}
+	/* An exec joins the container's keyring as it is (runc's setns init). */
+	if (p->exec_mode)
+		return;
 	/* Let the container's users search it, as runc does: owner search without a user
 	 * namespace; "other" search with one, whose users are not its (mapped) owner. */
 	int userns = 0;
@@ -550,9 +574,12 @@ void stage2(void)
 	if (setsid() < 0)
 		die_errno("setsid");
 	join_session_keyring();
-	setup_rootfs();
+	/* exec: setns(mount) already put us at the container's root */
+	if (!g.plan.exec_mode)
+		setup_rootfs();
 	setup_console();
-	finish_rootfs();
+	if (!g.plan.exec_mode)
+		finish_rootfs();
 	setup_process();
 	const char *path = lookup_executable();
 	set_lsm_exec_label();
@@ -560,5 +587,7 @@ void stage2(void)
 		load_seccomp();
 	if (send_msg(MSG_READY, NULL, 0) < 0)
 		die_errno("send ready");
+	if (g.plan.exec_mode)
+		exec_now(path);
 	wait_and_exec(path);
 }

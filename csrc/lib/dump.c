@@ -211,6 +211,7 @@ char *plan_dump(const struct plan *p)
 	jhooks(f, "create_container_hooks", p->create_container_hooks,
 	       p->n_create_container_hooks);
 	jhooks(f, "start_container_hooks", p->start_container_hooks, p->n_start_container_hooks);
+	fprintf(f, ",\"exec_mode\":%s", jbool(p->exec_mode));
 	fputc('}', f);
 
 	int bad = ferror(f);

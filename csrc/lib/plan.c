@@ -368,6 +368,7 @@ static int decode_record(const struct rec *r, struct plan *p)
 		e = push(&p->start_container_hooks, &p->n_start_container_hooks,
 			 sizeof(*p->start_container_hooks));
 		return e ? decode_hook(r, e) : -1;
+	case T_EXEC_MODE: return get_bool(r, &p->exec_mode);
 	}
 	/* Python and C are built together, so an unknown record is a bug, not a newer peer. */
 	return -1;

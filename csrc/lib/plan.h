@@ -57,6 +57,8 @@ enum {
 	T_HOOK_SYNC = 64,
 	T_CREATE_CONTAINER_HOOK = 65,
 	T_START_CONTAINER_HOOK = 66,
+	/* exec (issue 6): from 80 */
+	T_EXEC_MODE = 80,
 };
 
 /* Nested record types, numbered per compound. */
@@ -182,6 +184,8 @@ struct plan {
 	size_t n_create_container_hooks;
 	struct plan_hook *start_container_hooks;
 	size_t n_start_container_hooks;
+	/* exec: join the container's namespaces (all by path), no rootfs work, no exec.fifo */
+	int exec_mode;
 };
 
 /* Decodes buf (which must outlive *p: strings point into it). Returns 0, or -1 with a

@@ -18,6 +18,7 @@ COMMANDS = {
     "kill": "send a signal to the container's init process",
     "delete": "delete a container and everything it holds",
     "run": "create and start a container",
+    "exec": "execute a new process inside a container",
     "list": "list containers started by ocirt with this --root",
     "spec": "write a starter config.json",
     "pause": "suspend all processes of a container",

@@ -22,9 +22,16 @@ NAMESPACES = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
 
 
 def _commit() -> str:
-    """The git commit of a source checkout, read from .git without running git."""
+    """The commit recorded by the build (ocirt/native/commit), else the source checkout's,
+    read from .git without running git."""
     import os
 
+    try:
+        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "native", "commit")) as f:
+            return f.read().strip() or "unknown"
+    except OSError:
+        pass
     git = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))), ".git")
     try:

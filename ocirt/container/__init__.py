@@ -110,7 +110,7 @@ class Container:
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
     def create(cls, root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
-               console_socket: str | None = None, no_pivot: bool = False,
+               console_socket: str | int | None = None, no_pivot: bool = False,
                preserve_fds: int = 0, no_new_keyring: bool = False) -> Container:
         from ocirt.container.create import create
 
@@ -128,6 +128,26 @@ class Container:
             if status != CREATED:
                 raise ContainerError(_cannot("start", status))
             start(d, self.pid, self.saved.get("start_time"))
+
+    def exec(self, proc: dict[str, Any], *, console_socket: str | int | None = None,
+             pid_file: str | None = None, preserve_fds: int = 0,
+             ignore_paused: bool = False) -> int:
+        """Start proc (a config `process`) in the container; its host pid (our child)."""
+        from ocirt.container.exec import ExecError, exec_process
+
+        # shared: a concurrent delete waits until the process is in the cgroup
+        with ContainerDir.open(self.root, self.id, shared=True) as d:
+            self.saved = d.load()
+            status = self.status()
+            if status == STOPPED:
+                raise ExecError("cannot exec in a stopped container")
+            if status == PAUSED and not ignore_paused:
+                raise ExecError("cannot exec in a paused container "
+                                "(use --ignore-paused to override)")
+            if status == CREATING:
+                raise ExecError("cannot exec in a container that is being created")
+            return exec_process(d, self.saved, proc, console_socket=console_socket,
+                                pid_file=pid_file, preserve_fds=preserve_fds)
 
     def kill(self, sig: int, all_processes: bool = False) -> None:
         with ContainerDir.open(self.root, self.id, shared=True) as d:

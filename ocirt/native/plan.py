@@ -193,3 +193,7 @@ class Plan(Record):
     hook_sync: bool = False
     create_container_hooks: list[Hook] = _LIST  # type: ignore[assignment]
     start_container_hooks: list[Hook] = _LIST  # type: ignore[assignment]
+    # `exec` (issue 6): join every namespace given by path (the container's), no rootfs,
+    # mount, device or hostname work and no exec.fifo: after the process attributes the
+    # init sends READY and execs at once
+    exec_mode: bool = False

@@ -194,7 +194,7 @@ class InitProcess:
 
     @classmethod
     def start(cls, plan: Plan, *, state_dir: str, join_cgroup: Callable[[int], None],
-              console_socket: str | None = None,
+              console_socket: str | int | None = None,
               timeout: float = DEFAULT_TIMEOUT,
               on_hooks: Callable[[int, int], bytes] | None = None) -> InitProcess:
         """Spawn the init for plan; return when it is ready, else raise InitError.
@@ -209,6 +209,9 @@ class InitProcess:
         returns the HOOKS_DONE payload (the createContainer and startContainer states,
         each NUL-terminated). The timeout counts again from its return, plus the
         createContainer hooks' timeouts (no limit when one of them has none).
+
+        console_socket: the path of a unix socket to connect to, or the fd of an already
+        connected one (the caller keeps it); the init sends the pty master there.
         """
         from ocirt.native.wire import encode
 
@@ -233,7 +236,10 @@ class InitProcess:
                 _socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
             temp.append(child.detach())
             temp.append(os.open(state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
-            if console_socket is not None:
+            if isinstance(console_socket, int):
+                # a connected socket of the caller's own (ocirt's terminal relay): a copy
+                console = _socket.socket(fileno=os.dup(console_socket))
+            elif console_socket is not None:
                 console = _socket.socket(_socket.AF_UNIX,
                                          _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
                 try:

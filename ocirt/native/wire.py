@@ -64,6 +64,8 @@ T_LSM_EXEC_LABEL = 43
 T_HOOK_SYNC = 64
 T_CREATE_CONTAINER_HOOK = 65
 T_START_CONTAINER_HOOK = 66
+# exec (issue 6): from 80
+T_EXEC_MODE = 80
 
 
 def _i(t: int, v: int) -> bytes:
@@ -198,4 +200,6 @@ def encode(plan: Plan) -> bytes:
             if h.timeout:
                 parts.append(_i(4, h.timeout))
             add(_b(t, b"".join(parts)))
+    if plan.exec_mode:
+        add(_i(T_EXEC_MODE, 1))
     return b"".join(out)

@@ -23,7 +23,7 @@ class Options:
     """What the command line adds to the config."""
 
     def __init__(self, no_pivot: bool = False, preserve_fds: int = 0,
-                 console_socket: str | None = None, no_new_keyring: bool = False,
+                 console_socket: str | int | None = None, no_new_keyring: bool = False,
                  container_id: str = "") -> None:
         self.no_pivot = no_pivot
         self.preserve_fds = preserve_fds
@@ -140,6 +140,8 @@ def build(cfg: dict[str, Any], bundle: str, opts: Options,
         raise ConfigError("process", "required to create a container")
     plan_process(plan, proc)
     plan_attributes(plan, cfg)
+    # `run` in the foreground passes its own relay's socket (an fd): only create and
+    # detached runs get here without one
     if plan.terminal and not opts.console_socket:
         raise ConfigError("process.terminal",
                           "a terminal needs --console-socket (ocirt would detach from it)")

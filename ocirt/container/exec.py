@@ -1,0 +1,105 @@
+"""`exec`: start another process in a container (runc's `exec`).
+
+The init runs in "exec mode" (csrc/README.md): it joins every namespace the container's
+config lists, through the container init's /proc/<pid>/ns/<type> (the user namespace
+first), after being put in the container's cgroups; it does no rootfs work and does not
+wait on exec.fifo: once the process attributes are applied it reports READY and execs.
+The new process is our child (CLONE_PARENT), so a foreground exec waits for it.
+"""
+
+from __future__ import annotations
+
+from ocirt.errors import OcirtError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ocirt.container.store import ContainerDir
+
+# config namespace type → the file under /proc/<pid>/ns/
+NS_FILES = {"user": "user", "mount": "mnt", "cgroup": "cgroup", "uts": "uts", "ipc": "ipc",
+            "pid": "pid", "network": "net", "time": "time"}
+
+
+class ExecError(OcirtError):
+    """runc prints `exec failed: <why>` and exits 255 when the process could not start."""
+
+    exit_code = 255
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"exec failed: {why}")
+
+
+def build_plan(saved: dict[str, Any], proc: dict[str, Any], container_id: str,
+               preserve_fds: int = 0) -> Any:
+    """The exec-mode Plan for proc in the container described by saved."""
+    from ocirt.native.plan import Namespace, Plan
+    from ocirt.plan.namespaces import FLAGS, ORDER
+    from ocirt.plan.process import plan_attributes, plan_process
+
+    cfg = saved.get("config") or {}
+    linux = cfg.get("linux") or {}
+    pid = int(saved["pid"])
+    types = {ns.get("type") for ns in linux.get("namespaces") or []}
+    plan = Plan(exec_mode=True)
+    plan.namespaces = [Namespace(FLAGS[t], f"/proc/{pid}/ns/{NS_FILES[t]}")
+                       for t in ORDER if t in types]
+    plan.preserve_fds = preserve_fds
+    plan.new_keyring = not saved.get("no_new_keyring", False)
+    plan.keyring_name = f"_ses.{container_id}"
+    plan_process(plan, proc)
+    # the container's seccomp profile, personality ... with this process's own
+    # scheduler, ioPriority and LSM label
+    plan_attributes(plan, dict(cfg, process=proc))
+    return plan
+
+
+def exec_process(d: ContainerDir, saved: dict[str, Any], proc: dict[str, Any], *,
+                 console_socket: str | int | None = None, pid_file: str | None = None,
+                 preserve_fds: int = 0) -> int:
+    """Start proc in the container; returns its host pid once it runs (it is our child)."""
+    from ocirt import cgroups
+    from ocirt.errors import InitError
+    from ocirt.native.spawn import InitProcess
+
+    plan = build_plan(saved, proc, d.id, preserve_fds)
+    cg = cgroups.from_state(saved["cgroup"])
+    try:
+        init = InitProcess.start(plan, state_dir=d.path, join_cgroup=cg.add,
+                                 console_socket=console_socket)
+    except InitError as e:
+        raise ExecError(f"unable to start container process: {e}") from None
+    if init.seccomp_fd is not None:  # SCMP_ACT_NOTIFY: the agent gets the listener
+        from ocirt.seccomp import forward_listener
+
+        cfg = saved.get("config") or {}
+        forward_listener(cfg, init.seccomp_fd, init.pid, d.id, saved.get("bundle", ""))
+    if pid_file:
+        from ocirt.container.create import write_pid_file
+
+        write_pid_file(pid_file, init.pid)
+    return init.pid
+
+
+def process_from_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the config's process to apply the command line to."""
+    import copy
+
+    return copy.deepcopy(cfg.get("process") or {})
+
+
+def check_process(proc: Any) -> None:
+    """runc's validateProcessSpec (its words), then ocirt's config.md checks."""
+    from ocirt.spec.process_shape import process
+
+    if not isinstance(proc, dict):
+        raise ExecError("process property must not be empty")
+    cwd = proc.get("cwd")
+    if not cwd:
+        raise ExecError("Cwd property must not be empty")
+    if not isinstance(cwd, str) or not cwd.startswith("/"):
+        raise ExecError("Cwd must be an absolute path")
+    if not proc.get("args"):
+        raise ExecError("args must not be empty")
+    process(proc, "process")
