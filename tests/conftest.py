@@ -52,6 +52,15 @@ def rootfs(tmp_path_factory: pytest.TempPathFactory) -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def base_rootfs() -> Iterator[str]:
+    """A busybox rootfs in a directory of its own, shared by the native and rootfs tests."""
+    d = tempfile.mkdtemp(prefix="ocirt-rootfs-base-")
+    build_rootfs(os.path.join(d, "rootfs"))
+    yield os.path.join(d, "rootfs")
+    shutil.rmtree(d)
+
+
 class Ocirt:
     """Runs the ocirt CLI with a private --root and tracks container ids for cleanup."""
 

@@ -43,6 +43,8 @@ const char *errstr(int err);
 
 int send_msg(uint32_t type, const void *payload, size_t len);
 /* A payload-less message carrying fd as SCM_RIGHTS. */
+/* one message: data as payload, fd as SCM_RIGHTS */
+int send_fd(int sock, const void *data, size_t len, int fd);
 int send_msg_fd(uint32_t type, int fd);
 /* Waits for a message of the given type; dies on anything else or EOF. */
 void expect_msg(uint32_t type);

@@ -56,14 +56,14 @@ int send_msg(uint32_t type, const void *payload, size_t len)
 	return n < 0 ? -1 : 0;
 }
 
-int send_msg_fd(uint32_t type, int fd)
+int send_fd(int sock, const void *data, size_t len, int fd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	memset(&u, 0, sizeof(u));
-	struct iovec iov = {&type, sizeof(type)};
+	struct iovec iov = {(void *)data, len};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
@@ -73,9 +73,14 @@ int send_msg_fd(uint32_t type, int fd)
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	ssize_t n;
 	do
-		n = sendmsg(g.sync_fd, &msg, MSG_NOSIGNAL);
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -1 : 0;
+}
+
+int send_msg_fd(uint32_t type, int fd)
+{
+	return send_fd(g.sync_fd, &type, sizeof(type), fd);
 }
 
 static __attribute__((noreturn)) void vdie(const char *fmt, va_list ap, int err)

@@ -38,24 +38,7 @@ static void send_console(int master)
 	/* runc's protocol (utils.SendFd): one message, the name as data, the fd as
 	 * SCM_RIGHTS. Callers (containerd, podman's conmon) only use the fd. */
 	static const char name[] = "/dev/ptmx";
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct iovec iov = {(void *)name, sizeof(name) - 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &master, sizeof(int));
-	ssize_t n;
-	do
-		n = sendmsg(g.console_fd, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	if (send_fd(g.console_fd, name, sizeof(name) - 1, master) < 0)
 		die_errno("send console fd over the console socket");
 }
 

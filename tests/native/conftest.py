@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from ocirt.native.plan import Device, Mount, Namespace, Plan
+from ocirt.testing.procs import reap_children
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -56,16 +57,6 @@ def _subreaper() -> None:
     set_child_subreaper()
 
 
-@pytest.fixture(scope="session")
-def base_rootfs() -> Iterator[str]:
-    from ocirt.testing.busybox import build_rootfs
-
-    d = tempfile.mkdtemp(prefix="ocirt-native-rootfs-")
-    build_rootfs(os.path.join(d, "rootfs"))
-    yield os.path.join(d, "rootfs")
-    shutil.rmtree(d)
-
-
 @pytest.fixture
 def workdir() -> Iterator[str]:
     d = tempfile.mkdtemp(prefix="ocirt-native-")
@@ -96,13 +87,7 @@ def _no_leaks() -> Iterator[None]:
         except OSError:
             pass
     # orphans reparented to us (we are subreaper) that already exited
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            break
+    reap_children()
     assert not leaked, f"processes left behind: {leaked}"
     assert _our_mounts() == mounts, "mounts left behind"
     now = set(os.listdir("/proc/self/fd"))

@@ -27,16 +27,6 @@ def _mounts_under(path: str) -> list[str]:
                 if line.split()[4].startswith(path + "/") or line.split()[4] == path]
 
 
-@pytest.fixture(scope="session")
-def base_rootfs() -> Iterator[str]:
-    from ocirt.testing.busybox import build_rootfs
-
-    d = tempfile.mkdtemp(prefix="ocirt-rootfs-base-")
-    build_rootfs(os.path.join(d, "rootfs"))
-    yield os.path.join(d, "rootfs")
-    shutil.rmtree(d)
-
-
 @pytest.fixture
 def workdir() -> Iterator[str]:
     d = tempfile.mkdtemp(prefix="ocirt-rootfs-")
