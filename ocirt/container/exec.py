@@ -9,6 +9,8 @@ The new process is our child (CLONE_PARENT), so a foreground exec waits for it.
 
 from __future__ import annotations
 
+import os
+
 from ocirt.errors import OcirtError
 
 TYPE_CHECKING = False
@@ -65,8 +67,23 @@ def exec_process(d: ContainerDir, saved: dict[str, Any], proc: dict[str, Any], *
 
     plan = build_plan(saved, proc, d.id, preserve_fds)
     cg = cgroups.from_state(saved["cgroup"])
+    affinity = proc.get("execCPUAffinity") or {}
+    initial = cpu_set(affinity.get("initial") or "")
+    final = cpu_set(affinity.get("final") or "")
+
+    def join_cgroup(pid: int) -> None:
+        # config.md "execCPUAffinity": initial before the move into the container's
+        # cgroup, final after it (a cpuset move resets the affinity); the container's
+        # process is forked after this, so it inherits the final one
+        where = "process.execCPUAffinity"
+        if initial:
+            _set_affinity(pid, initial, f"{where}.initial")
+        cg.add(pid)
+        if final:
+            _set_affinity(pid, final, f"{where}.final")
+
     try:
-        init = InitProcess.start(plan, state_dir=d.path, join_cgroup=cg.add,
+        init = InitProcess.start(plan, state_dir=d.path, join_cgroup=join_cgroup,
                                  console_socket=console_socket)
     except InitError as e:
         raise ExecError(f"unable to start container process: {e}") from None
@@ -103,3 +120,22 @@ def check_process(proc: Any) -> None:
     if not proc.get("args"):
         raise ExecError("args must not be empty")
     process(proc, "process")
+
+
+def cpu_set(text: str) -> set[int]:
+    """A kernel cpu list ("0-3,7") as a set; "" is the empty set (unset)."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if part:
+            lo, _, hi = part.partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def _set_affinity(pid: int, cpus: set[int], field: str) -> None:
+    try:
+        os.sched_setaffinity(pid, cpus)
+    except OSError as e:
+        raise ExecError(f"{field}: cannot run on cpus {sorted(cpus)}: "
+                        f"{(e.strerror or str(e)).lower()}") from None

@@ -391,3 +391,62 @@ def test_detached_run_of_a_terminal_needs_a_console_socket(ocirt: Ocirt) -> None
     res = ocirt("run", "-d", "-b", bundle, cid, check=False)
     assert res.returncode != 0 and "console-socket" in res.stderr
     assert not os.path.exists(os.path.join(ocirt.root, cid))
+
+
+def _two_cpus() -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("execCPUAffinity tests need a host with at least 2 CPUs")
+
+
+def test_exec_cpu_affinity_final(ocirt: Ocirt) -> None:
+    """config.md "execCPUAffinity": `final` is the process's affinity in the container."""
+    _two_cpus()
+    cid, bundle, cfg = _running(ocirt)
+    proc = dict(cfg["process"], args=["grep", "Cpus_allowed_list", "/proc/self/status"],
+                execCPUAffinity={"initial": "0", "final": "1"})
+    path = os.path.join(bundle, "process.json")
+    with open(path, "w") as f:
+        json.dump(proc, f)
+    res = ocirt("exec", "--process", path, cid)
+    assert res.stdout.split() == ["Cpus_allowed_list:", "1"], res.stderr
+
+
+def test_exec_cpu_affinity_initial_is_set_before_the_cgroup_move(
+        ocirt: Ocirt, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`initial` holds while the runtime's process moves into the container's cgroup;
+    without `final` the kernel decides afterwards."""
+    _two_cpus()
+    from ocirt import cgroups
+    from ocirt.container import Container
+
+    cid, _, cfg = _running(ocirt)
+    seen: list[set[int]] = []
+    real = cgroups.from_state
+
+    def recording(saved: dict) -> object:
+        cg = real(saved)
+        add = cg.add
+
+        def add_and_record(pid: int) -> None:
+            seen.append(os.sched_getaffinity(pid))
+            add(pid)
+
+        cg.add = add_and_record
+        return cg
+
+    monkeypatch.setattr(cgroups, "from_state", recording)
+    proc = dict(cfg["process"], args=["true"], execCPUAffinity={"initial": "1"})
+    pid = Container.load(ocirt.root, cid).exec(proc)
+    os.waitpid(pid, 0)
+    assert seen == [{1}]
+
+
+def test_exec_cpu_affinity_error_names_the_field(ocirt: Ocirt) -> None:
+    cid, bundle, cfg = _running(ocirt)
+    proc = dict(cfg["process"], args=["true"], execCPUAffinity={"final": "4096"})
+    path = os.path.join(bundle, "process.json")
+    with open(path, "w") as f:
+        json.dump(proc, f)
+    res = ocirt("exec", "--process", path, cid, check=False)
+    assert res.returncode != 0
+    assert "process.execCPUAffinity.final: cannot run on cpus [4096]" in res.stderr
