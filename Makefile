@@ -57,7 +57,8 @@ clean:
 
 # The cgroup tests on a pure cgroup v2 kernel: cg2-run boots a throw-away QEMU guest (the
 # host's cgroups are v1-hybrid and are never remounted) and runs tests/cgroups there.
-CG2_RUN ?= /work/shared/tools/cg2vm/cg2-run
+# ../shared beside the checkout, as in CI
+CG2_RUN ?= $(abspath $(CURDIR)/../shared/tools/cg2vm/cg2-run)
 CG2_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 test-cgroup2: install
 	@if ! dpkg -s $(CG2_PACKAGES) >/dev/null 2>&1; then \
