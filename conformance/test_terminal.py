@@ -3,7 +3,6 @@ runtime allocates a pty, and sends the master fd over the AF_UNIX socket with SC
 
 from __future__ import annotations
 
-import array
 import os
 import select
 import socket
@@ -14,6 +13,7 @@ import pytest
 
 from conformance.conftest import BundleFactory
 from conformance.runtime import Runtime
+from ocirt.testing.console import accept_fd
 
 
 @pytest.fixture
@@ -27,18 +27,6 @@ def console_socket(test_dir: str) -> Iterator[tuple[str, socket.socket]]:
         yield path, srv
     finally:
         srv.close()
-
-
-def _recv_fd(srv: socket.socket) -> int:
-    conn, _ = srv.accept()
-    with conn:
-        fds = array.array("i")
-        _, ancdata, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
-        for level, kind, data in ancdata:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-    assert len(fds) == 1, "expected exactly one fd (the pty master) on the console socket"
-    return fds[0]
 
 
 def _read_until(fd: int, needle: bytes, timeout: float = 10) -> bytes:
@@ -67,7 +55,7 @@ def test_terminal_via_console_socket(rt: Runtime, bundle: BundleFactory,
     b.process["terminal"] = True
     b.write()
     rt.create(b.id, b.path, "--console-socket", path)
-    master = _recv_fd(srv)
+    master = accept_fd(srv)
     try:
         rt.start(b.id)
         os.write(master, b"hello\n")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import array
 import json
 import os
 import select
@@ -12,6 +11,7 @@ import time
 
 import pytest
 
+from ocirt.testing.console import accept_fd
 from tests.conftest import Ocirt, ocirt_binary
 from tests.e2e.test_cli import run_with_fds
 
@@ -244,18 +244,6 @@ def test_exec_preserve_fds(ocirt: Ocirt) -> None:
 
 # -- terminals ---------------------------------------------------------------------------
 
-def _recv_fd(srv: socket.socket) -> int:
-    conn, _ = srv.accept()
-    with conn:
-        fds = array.array("i")
-        _, anc, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
-        for level, kind, data in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-    assert len(fds) == 1
-    return fds[0]
-
-
 def _read_until(fd: int, needle: bytes, timeout: float = 10) -> bytes:
     buf = b""
     deadline = time.monotonic() + timeout
@@ -293,7 +281,7 @@ def test_exec_tty_through_console_socket(ocirt: Ocirt, tmp_path: object, how: st
     pid_file = os.path.join(str(tmp_path), "pid")
     try:
         ocirt("exec", "-d", "--pid-file", pid_file, "--console-socket", sock_path, *extra)
-        master = _recv_fd(srv)
+        master = accept_fd(srv)
     finally:
         srv.close()
     try:

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import array
 import os
 import socket
 
 from conftest import MS_NOEXEC, MS_NOSUID, default_plan
 
 from ocirt.native.plan import Mount
-
-
-def _recv_fd(conn: socket.socket) -> tuple[bytes, int]:
-    fds = array.array("i")
-    msg, anc, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
-    for level, kind, data in anc:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-    assert len(fds) == 1
-    return msg, fds[0]
+from ocirt.testing.console import recv_fd
 
 
 def _read_all(fd: int) -> bytes:
@@ -49,7 +39,7 @@ def test_terminal(runner, rootfs, workdir):
         init = runner.create(plan, console_socket=path)
         conn, _ = listener.accept()
         with conn:
-            name, master = _recv_fd(conn)
+            name, master = recv_fd(conn)
     finally:
         listener.close()
     try:
