@@ -26,22 +26,23 @@ def run(g: Globals, opts: Values, args: list[str]) -> int:
     cid = need_id(args, "run")
     check_console_socket(opts.console_socket, opts.detach)
     relay = None
-    console: str | int | None = opts.console_socket
-    if not opts.detach and console is None:
+
+    def open_relay() -> int:
+        # called by create only when the config asks for a terminal: we relay it ourselves
+        nonlocal relay
         from ocirt.console import Relay
 
-        # used only when the config asks for a terminal: we relay it ourselves
         relay = Relay()
-        console = relay.their_fd
+        return relay.their_fd
+
+    console = opts.console_socket
+    if not opts.detach and console is None:
+        console = open_relay
     try:
         container = Container.create(g.root, cid, opts.bundle, pid_file=opts.pid_file,
                                      console_socket=console, no_pivot=opts.no_pivot,
                                      preserve_fds=opts.preserve_fds,
                                      no_new_keyring=opts.no_new_keyring)
-        if relay is not None and not ((container.saved.get("config") or {}).get("process")
-                                      or {}).get("terminal"):
-            relay.close()
-            relay = None
         if not opts.detach and not _has_pid_namespace(container.saved.get("config") or {}):
             from ocirt import native
 

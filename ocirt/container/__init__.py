@@ -23,6 +23,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ocirt.container.create import ConsoleSocket
+
 CREATING, CREATED, RUNNING, STOPPED, PAUSED = "creating", "created", "running", "stopped", \
     "paused"
 
@@ -110,7 +112,7 @@ class Container:
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
     def create(cls, root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
-               console_socket: str | int | None = None, no_pivot: bool = False,
+               console_socket: ConsoleSocket = None, no_pivot: bool = False,
                preserve_fds: int = 0, no_new_keyring: bool = False) -> Container:
         from ocirt.container.create import create
 

@@ -10,7 +10,11 @@ from ocirt.errors import OcirtError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    # a path, a connected fd, or a callable returning one when a terminal is needed
+    ConsoleSocket = str | int | Callable[[], int] | None
 
 
 def _listen_fds() -> int:
@@ -33,7 +37,7 @@ def write_pid_file(path: str, pid: int) -> None:
 
 
 def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
-           console_socket: str | None = None, no_pivot: bool = False,
+           console_socket: ConsoleSocket = None, no_pivot: bool = False,
            preserve_fds: int = 0, no_new_keyring: bool = False) -> dict[str, Any]:
     from ocirt import cgroups, spec
     from ocirt import plan as planner
@@ -46,6 +50,10 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
     linux = cfg.get("linux") or {}
     cg = cgroups.for_container(linux.get("cgroupsPath"), container_id)
     listen = _listen_fds()
+    if callable(console_socket):
+        # a terminal of the caller's own, made only when the config asks for one
+        console_socket = console_socket() if (cfg.get("process") or {}).get("terminal") \
+            else None
     opts = planner.Options(no_pivot=no_pivot, preserve_fds=preserve_fds + listen,
                            console_socket=console_socket, no_new_keyring=no_new_keyring,
                            container_id=container_id)
