@@ -36,15 +36,23 @@ def has_controller(name: str) -> bool:
     return name in v1_controllers()
 
 
-def start(ocirt: Ocirt, args: list[str], resources: dict | None = None,
-          **linux: object) -> tuple[str, str]:
-    """run -d a container with these resources in /ocirt-tests/<id>; returns (id, bundle)."""
+def bundle_with(ocirt: Ocirt, args: list[str], resources: dict | None,
+                linux: dict) -> tuple[str, str]:
+    """A bundle whose container lives in /ocirt-tests/<id> with these resources and linux
+    fields; returns (id, bundle)."""
     bundle, cfg = ocirt.bundle(args)
     cid = ocirt.new_id()
     ocirt.set_cgroup(cfg, cid)
     cfg["linux"].setdefault("resources", {}).update(resources or {})
     cfg["linux"].update(linux)
     ocirt.write(bundle, cfg)
+    return cid, bundle
+
+
+def start(ocirt: Ocirt, args: list[str], resources: dict | None = None,
+          **linux: object) -> tuple[str, str]:
+    """run -d a container with these resources; returns (id, bundle)."""
+    cid, bundle = bundle_with(ocirt, args, resources, linux)
     ocirt("run", "-d", "-b", bundle, cid)
     return cid, bundle
 
@@ -52,22 +60,13 @@ def start(ocirt: Ocirt, args: list[str], resources: dict | None = None,
 def run(ocirt: Ocirt, args: list[str], resources: dict | None = None, timeout: float = 60,
         **linux: object):  # noqa: ANN201
     """run (foreground) a container; returns (CompletedProcess, id)."""
-    bundle, cfg = ocirt.bundle(args)
-    cid = ocirt.new_id()
-    ocirt.set_cgroup(cfg, cid)
-    cfg["linux"].setdefault("resources", {}).update(resources or {})
-    cfg["linux"].update(linux)
-    ocirt.write(bundle, cfg)
+    cid, bundle = bundle_with(ocirt, args, resources, linux)
     return ocirt("run", "-b", bundle, cid, check=False, timeout=timeout), cid
 
 
 def create_fails(ocirt: Ocirt, resources: dict) -> str:
     """create with these resources must fail and leave nothing; returns stderr."""
-    bundle, cfg = ocirt.bundle(["true"])
-    cid = ocirt.new_id()
-    ocirt.set_cgroup(cfg, cid)
-    cfg["linux"].setdefault("resources", {}).update(resources)
-    ocirt.write(bundle, cfg)
+    cid, bundle = bundle_with(ocirt, ["true"], resources, {})
     res = ocirt("create", "-b", bundle, cid, check=False)
     assert res.returncode != 0, res
     from tests.conftest import leftovers
