@@ -64,8 +64,9 @@ class Podman:
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 120,
                  ) -> subprocess.CompletedProcess:
+        # cwd: conmon drops a file named "oom" into its working directory on an OOM kill
         res = subprocess.run(self.argv(*args), env=self.env, capture_output=True, text=True,
-                             timeout=timeout, stdin=subprocess.DEVNULL)
+                             timeout=timeout, stdin=subprocess.DEVNULL, cwd=self.base)
         if check and res.returncode != 0:
             raise AssertionError(f"podman {' '.join(args)} exited {res.returncode}: "
                                  f"{res.stderr.strip()}")
