@@ -23,6 +23,15 @@ ENGINE_PACKAGES = {"podman": "podman", "conmon": "conmon", "containerd": "contai
 # cgroup parents the engines are told to use, removed when the tests end
 CGROUP_PARENT = "ocirt-engines"
 
+# a container that lives until told otherwise and answers SIGTERM with status 9 (a shell
+# that is PID 1 gets no default action for TERM; the trap is its handler)
+SERVE = ["sh", "-c", "trap 'exit 9' TERM; sleep 1000 & wait"]
+
+# ctr and Docker (API < 1.42) size the pty only after the process starts: a command that
+# wants the size waits for it (busybox's stty prints nothing for a 0x0 terminal)
+STTY_SIZE = ("i=0; while [ $i -lt 100 ] && [ -z \"$(stty size 2>/dev/null)\" ]; do "
+             "sleep 0.1; i=$((i+1)); done; stty size")
+
 
 def ensure_installed(*binaries: str) -> None:
     """apt-get install whichever of the engines' packages are missing."""
@@ -43,6 +52,26 @@ def ensure_installed(*binaries: str) -> None:
 def docker_cli() -> str:
     """The client of Debian's docker.io: the one that matches the daemon we start."""
     return "/usr/bin/docker" if os.access("/usr/bin/docker", os.X_OK) else "docker"
+
+
+class EngineCLI:
+    """An engine's command line: argv() puts the global options in front of a command."""
+
+    name = "engine"
+    env: dict[str, str] | None = None
+    cwd: str | None = None
+
+    def argv(self, *args: str) -> list[str]:
+        raise NotImplementedError
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 120,
+                 ) -> subprocess.CompletedProcess:
+        res = subprocess.run(self.argv(*args), env=self.env, cwd=self.cwd, capture_output=True,
+                             text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if check and res.returncode != 0:
+            raise AssertionError(f"{self.name} {' '.join(args)} exited {res.returncode}: "
+                                 f"{res.stderr.strip()}")
+        return res
 
 
 class Daemon:

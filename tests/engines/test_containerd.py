@@ -12,18 +12,22 @@ import pytest
 
 from ocirt.testing.console import run_in_pty
 from ocirt.testing.ociimage import oci_archive
-from tests.engines.harness import CGROUP_PARENT, container_cgroup_file, wait_for
+from tests.engines.harness import (
+    CGROUP_PARENT,
+    SERVE,
+    STTY_SIZE,
+    EngineCLI,
+    container_cgroup_file,
+    wait_for,
+)
 
 NAMESPACE = "ocirt-tests"
 IMAGE = "docker.io/ocirt/busybox:latest"
-SERVE = ["sh", "-c", "trap 'exit 9' TERM; sleep 1000 & wait"]
-# ctr resizes the pty only after the task starts: wait for that before asking its size
-# (busybox's stty prints nothing for a 0x0 terminal)
-STTY_SIZE = ("i=0; while [ $i -lt 100 ] && [ -z \"$(stty size 2>/dev/null)\" ]; do "
-             "sleep 0.1; i=$((i+1)); done; stty size")
 
 
-class Ctr:
+class Ctr(EngineCLI):
+    name = "ctr"
+
     def __init__(self, sock: str, base: str) -> None:
         self.sock = sock
         self.base = base
@@ -33,15 +37,6 @@ class Ctr:
 
     def argv(self, *args: str) -> list[str]:
         return ["ctr", "--address", self.sock, "--namespace", NAMESPACE, *args]
-
-    def __call__(self, *args: str, check: bool = True, timeout: float = 120,
-                 ) -> subprocess.CompletedProcess:
-        res = subprocess.run(self.argv(*args), capture_output=True, text=True,
-                             timeout=timeout, stdin=subprocess.DEVNULL)
-        if check and res.returncode != 0:
-            raise AssertionError(f"ctr {' '.join(args)} exited {res.returncode}: "
-                                 f"{res.stderr.strip()}")
-        return res
 
     def new_id(self) -> str:
         self._ids += 1

@@ -18,7 +18,10 @@ from ocirt.testing.console import run_in_pty
 from ocirt.testing.ociimage import rootfs_tar
 from tests.engines.harness import (
     CGROUP_PARENT,
+    SERVE,
+    STTY_SIZE,
     Daemon,
+    EngineCLI,
     docker_cli,
     ensure_installed,
     unmount_under,
@@ -26,13 +29,11 @@ from tests.engines.harness import (
 )
 
 IMAGE = "ocirt-busybox:latest"
-SERVE = ["sh", "-c", "trap 'exit 9' TERM; sleep 1000 & wait"]
-# docker sizes the pty only after the process starts (API < 1.42): wait for it
-STTY_SIZE = ("i=0; while [ $i -lt 100 ] && [ -z \"$(stty size 2>/dev/null)\" ]; do "
-             "sleep 0.1; i=$((i+1)); done; stty size")
 
 
-class Docker:
+class Docker(EngineCLI):
+    name = "docker"
+
     def __init__(self, sock: str, runtimes: dict[str, str]) -> None:
         self.host = f"unix://{sock}"
         self.runtimes = runtimes  # path -> the name dockerd knows it by
@@ -42,15 +43,6 @@ class Docker:
 
     def argv(self, *args: str) -> list[str]:
         return [docker_cli(), "--host", self.host, *args]
-
-    def __call__(self, *args: str, check: bool = True, timeout: float = 120,
-                 ) -> subprocess.CompletedProcess:
-        res = subprocess.run(self.argv(*args), capture_output=True, text=True,
-                             timeout=timeout, stdin=subprocess.DEVNULL)
-        if check and res.returncode != 0:
-            raise AssertionError(f"docker {' '.join(args)} exited {res.returncode}: "
-                                 f"{res.stderr.strip()}")
-        return res
 
     def run_args(self, *opts: str) -> list[str]:
         return ["run", "--runtime", self.runtimes[self.runtime], "--network", "none", *opts,
@@ -106,12 +98,11 @@ def docker_session(containerd: str, engines_dir: str, image_rootfs: str,
 def docker(docker_session: Docker, runtime: str) -> Iterator[Docker]:
     docker_session.runtime = runtime
     yield docker_session
-    left = docker_session("ps", "--all", "--quiet").stdout.split()
-    if left:
-        docker_session("rm", "--force", *left, check=False)
-    names = {docker_session.inspect(c, "{{.Name}}").lstrip("/") for c in left if
-             docker_session("inspect", c, check=False).returncode == 0}
-    assert not names - docker_session.served, f"a test left containers behind: {names}"
+    names = set(docker_session("ps", "--all", "--format", "{{.Names}}").stdout.split())
+    if names:
+        docker_session("rm", "--force", *names, check=False)
+    left = names - docker_session.served
+    assert not left, f"a test left containers behind: {left}"
 
 
 def test_run_exit_code_and_output(docker: Docker) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +17,8 @@ from ocirt.testing.console import run_in_pty
 from ocirt.testing.ociimage import rootfs_tar
 from tests.engines.harness import (
     CGROUP_PARENT,
+    SERVE,
+    EngineCLI,
     container_cgroup_file,
     ensure_installed,
     unmount_under,
@@ -25,9 +26,6 @@ from tests.engines.harness import (
 )
 
 IMAGE = "localhost/ocirt-busybox:latest"
-# a container that lives until told otherwise and answers SIGTERM with status 9 (a shell
-# that is PID 1 gets no default action for TERM; the trap is its handler)
-SERVE = ["sh", "-c", "trap 'exit 9' TERM; sleep 1000 & wait"]
 
 # podman asks for RLIMIT_NOFILE 1048576 and a large RLIMIT_NPROC by default; this host's
 # hard limits are lower and raising them needs CAP_SYS_RESOURCE, which it lacks
@@ -42,7 +40,9 @@ runtime_supports_json = ["ocirt", "runc", "crun"]
 """
 
 
-class Podman:
+class Podman(EngineCLI):
+    name = "podman"
+
     def __init__(self, base: str) -> None:
         self.base = base
         for d in ("root", "runroot", "tmp"):
@@ -55,22 +55,14 @@ class Podman:
             f.write(f'[storage]\ndriver = "overlay"\nrunroot = "{base}/runroot"\n'
                     f'graphroot = "{base}/root"\n')
         self.env = dict(os.environ, CONTAINERS_CONF=conf, CONTAINERS_STORAGE_CONF=storage)
+        # conmon drops a file named "oom" into its working directory on an OOM kill
+        self.cwd = base
         self.runtime = "runc"
 
     def argv(self, *args: str) -> list[str]:
         return ["podman", "--root", f"{self.base}/root", "--runroot", f"{self.base}/runroot",
                 "--tmpdir", f"{self.base}/tmp", "--cgroup-manager", "cgroupfs",
                 "--events-backend", "file", "--runtime", self.runtime, *args]
-
-    def __call__(self, *args: str, check: bool = True, timeout: float = 120,
-                 ) -> subprocess.CompletedProcess:
-        # cwd: conmon drops a file named "oom" into its working directory on an OOM kill
-        res = subprocess.run(self.argv(*args), env=self.env, capture_output=True, text=True,
-                             timeout=timeout, stdin=subprocess.DEVNULL, cwd=self.base)
-        if check and res.returncode != 0:
-            raise AssertionError(f"podman {' '.join(args)} exited {res.returncode}: "
-                                 f"{res.stderr.strip()}")
-        return res
 
     def run_args(self, *args: str) -> list[str]:
         """`run` with the options every test container gets."""
