@@ -50,6 +50,8 @@ int send_msg_fd(uint32_t type, int fd);
 void expect_msg(uint32_t type);
 
 void setup_rootfs(void);
+/* The target of the symlink name (relative to dirfd), malloc'd; NULL with errno set. */
+char *read_link_at(int dirfd, const char *name);
 void finish_rootfs(void);
 void setup_console(void);
 void setup_process(void);

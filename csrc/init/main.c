@@ -409,6 +409,23 @@ static void prepare_idmapped_mounts(void)
 
 void stage2(void) __attribute__((noreturn));
 
+static void join_cgroup_v1(int fd)
+{
+	ssize_t n = write(fd, "0", 1);
+	if (n == 1) {
+		if (close(fd) < 0)
+			die_errno("close cgroup tasks fd %d", fd);
+		return;
+	}
+	int err = n < 0 ? errno : EIO;
+	/* name the file for the error: the fd came from the caller, which knows the path */
+	char *link = NULL;
+	char *path = asprintf(&link, "/proc/self/fd/%d", fd) < 0 ? NULL
+							    : read_link_at(AT_FDCWD, link);
+	errno = err;
+	die_errno("join cgroup: write %s", path ? path : "tasks");
+}
+
 int main(int argc, char **argv)
 {
 	/* First thing: nobody may ptrace or read /proc/<pid>/mem of this process while it
@@ -417,8 +434,9 @@ int main(int argc, char **argv)
 		dprintf(2, "ocirt-init: prctl PR_SET_DUMPABLE: %s\n", errstr(errno));
 		return 1;
 	}
-	if (argc != 5) {
-		dprintf(2, "ocirt-init: usage: ocirt-init SYNC_FD PLAN_FD STATE_DIR_FD CONSOLE_FD\n"
+	if (argc < 5) {
+		dprintf(2, "ocirt-init: usage: ocirt-init SYNC_FD PLAN_FD STATE_DIR_FD CONSOLE_FD "
+			   "[CGROUP_TASKS_FD...]\n"
 			   "(started by ocirt, not by hand)\n");
 		return 1;
 	}
@@ -446,6 +464,13 @@ int main(int argc, char **argv)
 	}
 
 	expect_msg(MSG_GO);
+
+	/* cgroup v1: the caller opened the `tasks` file of the container's cgroup in each
+	 * hierarchy. A single-threaded process moving itself (writing 0) skips the global
+	 * lock that a cgroup.procs write takes, whose RCU grace period costs milliseconds;
+	 * stage 2 is forked after this, so it is born in the cgroups. */
+	for (int i = 5; i < argc; i++)
+		join_cgroup_v1(parse_fd(argv[i]));
 
 	int flags = 0;
 	int has_mntns = 0;

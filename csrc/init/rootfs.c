@@ -68,7 +68,7 @@ static void xclose(int fd)
 		die_errno("close fd %d", fd);
 }
 
-static char *read_link_at(int dirfd, const char *name)
+char *read_link_at(int dirfd, const char *name)
 {
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)

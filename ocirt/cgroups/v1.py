@@ -123,6 +123,13 @@ class V1:
                     for key in ("cpuset.cpus", "cpuset.mems"):
                         fs.write(os.path.join(sub, key), fs.read(os.path.join(parent, key)))
 
+    def spawn_targets(self) -> tuple[str | None, list[str]]:
+        """Where a new init goes (see InitProcess.start): born in the cgroup2 directory
+        of a hybrid host, moving itself through each v1 hierarchy's `tasks` file."""
+        v2 = self.dirs.get("unified")
+        return v2, [os.path.join(d, "tasks") for name, d in self.dirs.items()
+                    if name != "unified"]
+
     def add(self, pid: int) -> None:
         for d in self.dirs.values():
             fs.write(os.path.join(d, "cgroup.procs"), str(pid))

@@ -95,6 +95,10 @@ class V2:
 
         return stats.flat_keys(os.path.join(self.dir, "memory.events")).get("oom_kill", 0)
 
+    def spawn_targets(self) -> tuple[str | None, list[str]]:
+        """Where a new init goes (see InitProcess.start): born in the cgroup."""
+        return self.dir, []
+
     def add(self, pid: int) -> None:
         fs.write(os.path.join(self.dir, "cgroup.procs"), str(pid))
 

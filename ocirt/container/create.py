@@ -99,6 +99,7 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
             return hooks.create_time(cfg, saved, host_pid, inner_pid)
 
         init = InitProcess.start(plan, state_dir=d.path, join_cgroup=cg.add,
+                                 cgroup_targets=cg.spawn_targets(),
                                  console_socket=console_socket,
                                  on_hooks=on_hooks if plan.hook_sync else None)
         init_pid = init.pid

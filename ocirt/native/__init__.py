@@ -39,3 +39,21 @@ def plan_dump(wire: bytes) -> str:
         return mod.ffi.string(out).decode()
     finally:
         mod.lib.ocirt_free(out)
+
+
+def spawn_in_cgroup(exe_fd: int, argv: list[str], dups: list[tuple[int, int]],
+                    cgroup_fd: int) -> int:
+    """Start exe_fd (argv, empty environment) as a child born in the cgroup v2 directory
+    cgroup_fd, after dup2(from, to) for each pair; its pid once it has exec'd. OSError
+    with the clone3 or exec errno otherwise (ENOSYS/EINVAL: the kernel lacks clone3 or
+    CLONE_INTO_CGROUP)."""
+    mod = _lib()
+    ffi = mod.ffi
+    args = [ffi.new("char[]", a.encode()) for a in argv]
+    c_argv = ffi.new("char *[]", args + [ffi.NULL])
+    c_dups = ffi.new("int[]", [fd for pair in dups for fd in pair] or [0])
+    err = ffi.new("int *")
+    pid = mod.lib.ocirt_spawn_in_cgroup(exe_fd, c_argv, c_dups, len(dups), cgroup_fd, err)
+    if pid < 0:
+        raise OSError(err[0], os.strerror(err[0]))
+    return int(pid)

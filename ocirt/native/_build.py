@@ -45,6 +45,13 @@ ffibuilder.cdef(
     int ocirt_seccomp_action_available(uint32_t action);
     """
 )
+# the init spawned into its cgroup v2 (csrc/native/spawn.h)
+ffibuilder.cdef(
+    """
+    int ocirt_spawn_in_cgroup(int exe_fd, char *const argv[], const int *dups, size_t n_dups,
+                              int cgroup_fd, int *err);
+    """
+)
 # cgroup v2 device filter (csrc/native/bpf.h)
 ffibuilder.cdef(
     """
@@ -56,7 +63,7 @@ ffibuilder.cdef(
 )
 ffibuilder.set_source(
     "ocirt.native._native",
-    '#include "native.h"\n#include "ocirt_seccomp.h"\n#include "bpf.h"',
+    '#include "native.h"\n#include "ocirt_seccomp.h"\n#include "bpf.h"\n#include "spawn.h"',
     sources=_rel("csrc/lib/*.c") + _rel("csrc/native/*.c"),
     include_dirs=[os.path.join(_ROOT, "csrc", "lib"), os.path.join(_ROOT, "csrc", "native")],
     extra_compile_args=["-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE"],

@@ -180,6 +180,25 @@ def _exit_text(status: int) -> str:
     return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
+def _spawn_in_cgroup(exe: int, argv: list[str], actions: list[tuple[int, int, int]],
+                     cgroup_dir: str) -> tuple[int, bool]:
+    """(pid, True) for an init started inside cgroup_dir; (0, False) where the kernel
+    cannot do that (clone3 or CLONE_INTO_CGROUP missing: ENOSYS, E2BIG, EINVAL)."""
+    import errno
+
+    from ocirt import native
+
+    cg = os.open(cgroup_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return native.spawn_in_cgroup(exe, argv, [(a[1], a[2]) for a in actions], cg), True
+    except OSError as e:
+        if e.errno in (errno.ENOSYS, errno.E2BIG, errno.EINVAL):
+            return 0, False
+        raise InitError(f"start the container init: {e.strerror.lower()}") from None
+    finally:
+        os.close(cg)
+
+
 class InitProcess:
     """The container's init, waiting on exec.fifo once start() returns."""
 
@@ -196,7 +215,8 @@ class InitProcess:
     def start(cls, plan: Plan, *, state_dir: str, join_cgroup: Callable[[int], None],
               console_socket: str | int | None = None,
               timeout: float = DEFAULT_TIMEOUT,
-              on_hooks: Callable[[int, int], bytes] | None = None) -> InitProcess:
+              on_hooks: Callable[[int, int], bytes] | None = None,
+              cgroup_targets: tuple[str | None, list[str]] | None = None) -> InitProcess:
         """Spawn the init for plan; return when it is ready, else raise InitError.
 
         join_cgroup(pid) is called with the first-stage pid before any namespace is
@@ -212,6 +232,12 @@ class InitProcess:
 
         console_socket: the path of a unix socket to connect to, or the fd of an already
         connected one (the caller keeps it); the init sends the pty master there.
+
+        cgroup_targets (the cgroup v2 directory or None, the v1 `tasks` files): the init
+        is born in the v2 cgroup (clone3 CLONE_INTO_CGROUP) and moves itself into the v1
+        ones, instead of join_cgroup moving it: a move by pid takes a global kernel lock
+        that waits for an RCU grace period (milliseconds per start). join_cgroup is then
+        called only where the kernel lacks CLONE_INTO_CGROUP.
         """
         from ocirt.native.wire import encode
 
@@ -219,7 +245,8 @@ class InitProcess:
         # which of the caller's fds to hand on, decided before we open any of our own
         inherited = [fd for fd in range(3, 3 + n) if _is_open(fd)]
         base = 3 + n
-        floor = base + _CONTROL_FDS
+        v2_dir, tasks = cgroup_targets if cgroup_targets is not None else (None, [])
+        floor = base + _CONTROL_FDS + len(tasks)
 
         temp: list[int] = []
         sock = None
@@ -252,6 +279,9 @@ class InitProcess:
             exe_hi = fcntl(exe, F_DUPFD_CLOEXEC, floor)
             temp.append(exe_hi)
             ctl = [temp[2], temp[1], temp[3], console.fileno() if console else -1]
+            for path in tasks:
+                temp.append(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
+                ctl.append(temp[-1])
             actions: list[tuple[int, int, int]] = [
                 (os.POSIX_SPAWN_DUP2, fd, fd) for fd in inherited  # clears FD_CLOEXEC
             ]
@@ -264,7 +294,12 @@ class InitProcess:
                 temp.append(hi)
                 actions.append((os.POSIX_SPAWN_DUP2, hi, base + i))
                 argv.append(str(base + i))
-            stage1 = os.posix_spawn(f"/proc/self/fd/{exe_hi}", argv, {}, file_actions=actions)
+            born_in_cgroup = False
+            if v2_dir is not None:
+                stage1, born_in_cgroup = _spawn_in_cgroup(exe_hi, argv, actions, v2_dir)
+            if not stage1:
+                stage1 = os.posix_spawn(f"/proc/self/fd/{exe_hi}", argv, {},
+                                        file_actions=actions)
             # Only the init may hold the other end: EOF then means it died.
             for fd in temp:
                 os.close(fd)
@@ -273,7 +308,8 @@ class InitProcess:
                 console.close()
                 console = None
 
-            join_cgroup(stage1)
+            if cgroup_targets is None or v2_dir is not None and not born_in_cgroup:
+                join_cgroup(stage1)
             deadline: float | None = time.monotonic() + timeout
             sock.send(MSG_GO.to_bytes(4, "little"))
             ready = False
