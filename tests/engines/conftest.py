@@ -1,5 +1,7 @@
 """Fixtures of the engine tests: the runtime under test as a path, the busybox image, and
-the reaper of the engines' orphans.
+the reaper of the engines' orphans. All of package scope: the daemons, and the reaper's
+thread (whose brief /proc reads other tests' fd-leak checks would see), end with the
+engine tests.
 
 Each scenario runs once with ocirt and once with runc (the `runtime` parameter), so a
 failure that runc shares is the harness's or the engine's, and one it doesn't is ocirt's.
@@ -30,7 +32,7 @@ from tests.engines.harness import (
 RUNC = "/usr/sbin/runc"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def engines_dir() -> Iterator[str]:
     """Where the engines keep their roots and sockets: short, since unix socket paths are."""
     d = tempfile.mkdtemp(prefix="ocirt-eng-")
@@ -50,26 +52,26 @@ def _ocirt_path(engines_dir: str) -> str:
     return wrapper
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def runtime_paths(engines_dir: str) -> dict[str, str]:
     """Both runtimes as absolute paths, for engines that register them all at once."""
     return {"ocirt": _ocirt_path(engines_dir), "runc": RUNC}
 
 
-@pytest.fixture(scope="session", params=["ocirt", "runc"])
+@pytest.fixture(scope="package", params=["ocirt", "runc"])
 def runtime(request: pytest.FixtureRequest, runtime_paths: dict[str, str]) -> str:
     """The runtime binary the engine is told to use."""
     return runtime_paths[request.param]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def image_rootfs(engines_dir: str) -> str:
     path = os.path.join(engines_dir, "image-rootfs")
     build_rootfs(path)
     return path
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _reap_orphans() -> Iterator[None]:
     created = [d for d in HOST_DIRS if not os.path.exists(d)]
     reaper = OrphanReaper()
@@ -96,7 +98,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def containerd(engines_dir: str) -> Iterator[str]:
     """A containerd of the tests' own, for ctr and for dockerd: its socket's path."""
     ensure_installed("containerd", "ctr")

@@ -82,7 +82,7 @@ class Ctr(EngineCLI):
         return ids
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ctr_session(containerd: str, engines_dir: str, image_rootfs: str) -> Iterator[Ctr]:
     base = os.path.join(engines_dir, "ctr")
     os.makedirs(base)

@@ -62,7 +62,7 @@ class Docker(EngineCLI):
         return self("inspect", "-f", fmt, name).stdout.strip()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def docker_session(containerd: str, engines_dir: str, image_rootfs: str,
                    runtime_paths: dict[str, str]) -> Iterator[Docker]:
     ensure_installed("dockerd")
