@@ -83,8 +83,12 @@ def exec_process(d: ContainerDir, saved: dict[str, Any], proc: dict[str, Any], *
             _set_affinity(pid, final, f"{where}.final")
 
     try:
+        # born in the cgroups when no affinity has to be set around the move (see
+        # InitProcess.start: a move by pid costs a kernel-wide RCU grace period)
         init = InitProcess.start(plan, state_dir=d.path, join_cgroup=join_cgroup,
-                                 console_socket=console_socket)
+                                 console_socket=console_socket,
+                                 cgroup_targets=None if initial or final
+                                 else cg.spawn_targets())
     except InitError as e:
         raise ExecError(f"unable to start container process: {e}") from None
     if init.seccomp_fd is not None:  # SCMP_ACT_NOTIFY: the agent gets the listener
