@@ -17,10 +17,13 @@ $(CURDIR)/.deps.stamp:
 
 deps: $(CURDIR)/.deps.stamp
 
-$(VENV)/.installed: $(CURDIR)/.deps.stamp setup.py pyproject.toml $(shell find csrc ocirt -name '*.[ch]' -o -name '*.py' | grep -v _native)
+$(VENV)/.installed: $(CURDIR)/.deps.stamp setup.py pyproject.toml bin/ocirt $(shell find csrc ocirt -name '*.[ch]' -o -name '*.py' | grep -v _native)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q ".[test]"
+	# `python -S` for the command: pip writes the interpreter line without options, and
+	# `site` costs ~3 ms of every call (bin/ocirt adds its own site-packages itself)
+	sed -i '1s|^\(#!.*python[0-9.]*\)$$|\1 -S|' $(VENV)/bin/ocirt
 	# the tests import the checkout itself (pytest puts it first on sys.path): give it the
 	# compiled parts too
 	$(PY) setup.py -q build_ext --inplace
