@@ -280,7 +280,11 @@ class InitProcess:
             temp.append(exe_hi)
             ctl = [temp[2], temp[1], temp[3], console.fileno() if console else -1]
             for path in tasks:
-                temp.append(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
+                try:
+                    temp.append(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
+                except OSError as e:
+                    raise InitError(f"join cgroup: open {path}: {e.strerror.lower()}") \
+                        from None
                 ctl.append(temp[-1])
             actions: list[tuple[int, int, int]] = [
                 (os.POSIX_SPAWN_DUP2, fd, fd) for fd in inherited  # clears FD_CLOEXEC

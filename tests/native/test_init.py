@@ -377,6 +377,14 @@ def test_join_missing_namespace_path(runner, rootfs):
         runner.create(plan)
 
 
+def test_missing_cgroup_tasks_file_is_named(runner, rootfs):
+    """A v1 cgroup the init should move itself into, gone (exec after an outside rmdir):
+    one error naming the file, and no init left."""
+    plan = default_plan(rootfs, ["/bin/true"])
+    with pytest.raises(InitError, match="^join cgroup: open /nonexistent/cg/tasks: no such file"):
+        runner.create(plan, cgroup_targets=(None, ["/nonexistent/cg/tasks"]))
+
+
 def test_user_namespace(runner, rootfs):
     plan = default_plan(rootfs, sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; "
                                    "cat /dev/null && echo devnull-ok"),
