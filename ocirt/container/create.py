@@ -98,15 +98,17 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
             assert hooks is not None
             return hooks.create_time(cfg, saved, host_pid, inner_pid)
 
+        def on_seccomp(fd: int, pid: int) -> None:  # SCMP_ACT_NOTIFY: to the agent
+            from ocirt.seccomp import forward_listener
+
+            forward_listener(cfg, fd, pid, container_id, bundle)
+
         init = InitProcess.start(plan, state_dir=d.path, join_cgroup=cg.add,
                                  cgroup_targets=cg.spawn_targets(),
                                  console_socket=console_socket,
-                                 on_hooks=on_hooks if plan.hook_sync else None)
+                                 on_hooks=on_hooks if plan.hook_sync else None,
+                                 on_seccomp=on_seccomp)
         init_pid = init.pid
-        if init.seccomp_fd is not None:  # SCMP_ACT_NOTIFY: the agent gets the listener
-            from ocirt.seccomp import forward_listener
-
-            forward_listener(cfg, init.seccomp_fd, init.pid, container_id, bundle)
         saved.update(status=CREATED, pid=init.pid, start_time=process.start_time(init.pid))
         d.save(saved)
         if pid_file:

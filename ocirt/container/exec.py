@@ -82,20 +82,21 @@ def exec_process(d: ContainerDir, saved: dict[str, Any], proc: dict[str, Any], *
         if final:
             _set_affinity(pid, final, f"{where}.final")
 
+    def on_seccomp(fd: int, pid: int) -> None:  # SCMP_ACT_NOTIFY: to the agent
+        from ocirt.seccomp import forward_listener
+
+        forward_listener(saved.get("config") or {}, fd, pid, d.id, saved.get("bundle", ""))
+
     try:
         # born in the cgroups when no affinity has to be set around the move (see
         # InitProcess.start: a move by pid costs a kernel-wide RCU grace period)
         init = InitProcess.start(plan, state_dir=d.path, join_cgroup=join_cgroup,
                                  console_socket=console_socket,
                                  cgroup_targets=None if initial or final
-                                 else cg.spawn_targets())
+                                 else cg.spawn_targets(),
+                                 on_seccomp=on_seccomp)
     except InitError as e:
         raise ExecError(f"unable to start container process: {e}") from None
-    if init.seccomp_fd is not None:  # SCMP_ACT_NOTIFY: the agent gets the listener
-        from ocirt.seccomp import forward_listener
-
-        cfg = saved.get("config") or {}
-        forward_listener(cfg, init.seccomp_fd, init.pid, d.id, saved.get("bundle", ""))
     if pid_file:
         from ocirt.container.create import write_pid_file
 

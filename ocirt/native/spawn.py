@@ -216,7 +216,8 @@ class InitProcess:
               console_socket: str | int | None = None,
               timeout: float = DEFAULT_TIMEOUT,
               on_hooks: Callable[[int, int], bytes] | None = None,
-              cgroup_targets: tuple[str | None, list[str]] | None = None) -> InitProcess:
+              cgroup_targets: tuple[str | None, list[str]] | None = None,
+              on_seccomp: Callable[[int, int], None] | None = None) -> InitProcess:
         """Spawn the init for plan; return when it is ready, else raise InitError.
 
         join_cgroup(pid) is called with the first-stage pid before any namespace is
@@ -238,6 +239,11 @@ class InitProcess:
         ones, instead of join_cgroup moving it: a move by pid takes a global kernel lock
         that waits for an RCU grace period (milliseconds per start). join_cgroup is then
         called only where the kernel lacks CLONE_INTO_CGROUP.
+
+        on_seccomp(listener_fd, container_pid) takes the seccomp notify listener (and
+        closes it) as soon as the init sends it: without noNewPrivileges the filter is in
+        force while the init still makes syscalls (setresuid, capset, ...), and one the
+        profile traps waits for an agent, which must not wait for READY in turn.
         """
         from ocirt.native.wire import encode
 
@@ -254,6 +260,7 @@ class InitProcess:
         stage1 = 0
         container_pid = 0
         seccomp_fd = None
+        seccomp_seen = False
         hooks_pid = 0  # HOOKS seen (the pid inside), waiting for the PID message
         try:
             exe = _sealed_init_copy()
@@ -318,6 +325,9 @@ class InitProcess:
             sock.send(MSG_GO.to_bytes(4, "little"))
             ready = False
             while not (ready and container_pid):
+                if seccomp_fd is not None and container_pid and on_seccomp is not None:
+                    fd, seccomp_fd = seccomp_fd, None
+                    on_seccomp(fd, container_pid)
                 if hooks_pid and container_pid:
                     if on_hooks is None:
                         raise InitError("container init asked for hooks nobody runs")
@@ -340,8 +350,8 @@ class InitProcess:
                         from None
                 if fds:
                     if len(fds) == 1 and msg[:4] == MSG_SECCOMP_FD.to_bytes(4, "little") \
-                            and seccomp_fd is None:
-                        seccomp_fd = fds[0]
+                            and not seccomp_seen:
+                        seccomp_fd, seccomp_seen = fds[0], True
                         continue
                     for fd in fds:
                         os.close(fd)
@@ -375,6 +385,9 @@ class InitProcess:
                     sock.send(MSG_USERMAP_ACK.to_bytes(4, "little"))
                 else:
                     raise InitError(f"container init sent unknown message {kind}")
+            if seccomp_fd is not None and on_seccomp is not None:
+                fd, seccomp_fd = seccomp_fd, None
+                on_seccomp(fd, container_pid)
             _, status = os.waitpid(stage1, 0)
             stage1 = 0
             if status != 0:

@@ -292,12 +292,16 @@ SECCOMP_IOCTL_NOTIF_SEND = 0xC0182101  # _IOWR('!', 1, struct seccomp_notif_resp
 ENOSPC = 28
 
 
+SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1
+
+
 class Agent(threading.Thread):
     """A seccomp agent: takes one container process state + listener on a unix socket,
-    then answers every notified syscall with -ENOSPC."""
+    then answers every notified syscall with -ENOSPC (or lets it run: allow=True)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, allow: bool = False) -> None:
         super().__init__(daemon=True)
+        self.allow = allow
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
         self.sock.listen(1)
@@ -327,7 +331,8 @@ class Agent(threading.Thread):
                     break  # the filter's users are gone
                 nid, _pid, _flags, nr = struct.unpack_from("<QIIi", buf)
                 self.nrs.append(nr)
-                resp = bytearray(struct.pack("<QqiI", nid, 0, -ENOSPC, 0))
+                resp = bytearray(struct.pack("<QqiI", nid, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+                                 if self.allow else struct.pack("<QqiI", nid, 0, -ENOSPC, 0))
                 try:
                     fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp)
                 except OSError:
@@ -363,6 +368,28 @@ def test_notify_listener_reaches_the_agent_which_answers(ocirt: Ocirt) -> None:
     assert st["state"]["id"] == cid and st["state"]["status"] == "creating"
     assert st["pid"] == st["state"]["pid"] > 0
     assert st["state"]["bundle"] == bundle and st["state"]["annotations"] == {"k": "v"}
+
+
+def test_notify_trapping_the_inits_own_syscalls_without_nnp(ocirt: Ocirt) -> None:
+    """Without noNewPrivileges the filter is loaded while the init still has syscalls to
+    make (setresuid to the container user among them). One the profile traps waits for
+    the agent: the listener must reach it then, not after the init is ready (before, the
+    init and ocirt waited on each other until the init timeout)."""
+    path = os.path.join(ocirt.tmp, "agent.sock")
+    agent = Agent(path, allow=True)
+    agent.start()
+    sc = _deny(["setresuid"], "SCMP_ACT_NOTIFY")
+    sc["listenerPath"] = path
+    bundle, cfg = ocirt.bundle(["id", "-u"])
+    cfg["linux"]["seccomp"] = sc
+    cfg["process"]["noNewPrivileges"] = False
+    cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+    ocirt.write(bundle, cfg)
+    res = ocirt("run", "--bundle", bundle, ocirt.new_id(), timeout=20)
+    agent.join(10)
+    assert agent.error is None, agent.error
+    assert res.stdout == "1000\n", res
+    assert 117 in agent.nrs  # the init's setresuid, let through by the agent
 
 
 def test_notify_with_unreachable_listener_fails_create(ocirt: Ocirt) -> None:
