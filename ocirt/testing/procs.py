@@ -29,3 +29,21 @@ def reap_children() -> None:
             return
         if pid == 0:
             return
+
+
+def zombie_children(parent: int) -> list[int]:
+    """The pids of parent's children that have exited and wait to be reaped."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # the fields after the parenthesised command name: state, ppid, ...
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] == "Z" and int(fields[1]) == parent:
+            found.append(int(entry))
+    return found

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from ocirt import native
+from ocirt.testing.procs import zombie_children
 from tests.conftest import CGROUP_PARENT, Ocirt
 
 V2_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
@@ -92,21 +93,7 @@ def test_exec_failure_is_reported_and_reaped(v2_cgroup: str) -> None:
     with pytest.raises(OSError) as e:
         _spawn("/etc/passwd", ["passwd"], [], v2_cgroup)
     assert e.value.errno == errno.EACCES
-    assert not _zombie_children(), "the failed child was not reaped"
-
-
-def _zombie_children() -> list[int]:
-    me = str(os.getpid())
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] == "Z" and fields[1] == me:
-            found.append(int(pid))
-    return found
+    assert not zombie_children(os.getpid()), "the failed child was not reaped"
 
 
 def test_not_a_cgroup_is_an_error(tmp_path: str) -> None:

@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ocirt.testing.procs import zombie_children
+
 # the binary each engine needs, and the Debian package that brings it
 ENGINE_PACKAGES = {"podman": "podman", "conmon": "conmon", "containerd": "containerd",
                    "ctr": "containerd", "dockerd": "docker.io"}
@@ -124,7 +126,7 @@ class OrphanReaper:
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.wait(0.2):
-            for pid in _zombie_children(me):
+            for pid in zombie_children(me):
                 if _comm(pid).startswith(self.NAMES):
                     try:
                         os.waitpid(pid, 0)
@@ -142,23 +144,6 @@ def _comm(pid: int) -> str:
             return f.read().strip()
     except OSError:
         return ""
-
-
-def _zombie_children(parent: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # the fields after the parenthesised command name: state, ppid, ...
-        fields = stat[stat.rindex(")") + 2:].split()
-        if fields[0] == "Z" and int(fields[1]) == parent:
-            found.append(int(entry))
-    return found
 
 
 def unmount_under(prefix: str) -> None:
