@@ -164,6 +164,18 @@ def _drain_pid(sock: _socket.socket) -> int:
     return 0
 
 
+def _queued_error(sock: _socket.socket) -> str | None:
+    """The text of an ERROR the init already sent, without waiting for one."""
+    sock.setblocking(False)
+    try:
+        while msg := sock.recv(65536):
+            if int.from_bytes(msg[:4], "little") == MSG_ERROR:
+                return msg[4:].decode(errors="replace")
+    except OSError:
+        pass
+    return None
+
+
 def _after_hooks(plan: Plan, timeout: float) -> float | None:
     """The new deadline once HOOKS_DONE is sent: the init runs createContainer hooks."""
     extra = 0
@@ -217,7 +229,8 @@ class InitProcess:
               timeout: float = DEFAULT_TIMEOUT,
               on_hooks: Callable[[int, int], bytes] | None = None,
               cgroup_targets: tuple[str | None, list[str]] | None = None,
-              on_seccomp: Callable[[int, int], None] | None = None) -> InitProcess:
+              on_seccomp: Callable[[int, int], None] | None = None,
+              on_namespaces: Callable[[int], None] | None = None) -> InitProcess:
         """Spawn the init for plan; return when it is ready, else raise InitError.
 
         join_cgroup(pid) is called with the first-stage pid before any namespace is
@@ -244,6 +257,10 @@ class InitProcess:
         closes it) as soon as the init sends it: without noNewPrivileges the filter is in
         force while the init still makes syscalls (setresuid, capset, ...), and one the
         profile traps waits for an agent, which must not wait for READY in turn.
+
+        on_namespaces(host_pid) is called once, as soon as the container init exists: its
+        namespaces are the container's then, and on_hooks has not run yet. For what the
+        parent itself sets up inside them (linux.netDevices); the init does not wait.
         """
         from ocirt.native.wire import encode
 
@@ -370,6 +387,15 @@ class InitProcess:
                     raise InitError(msg[4:].decode(errors="replace"))
                 if kind == MSG_PID:
                     container_pid = int.from_bytes(msg[4:8], "little", signed=True)
+                    if on_namespaces is not None:
+                        try:
+                            on_namespaces(container_pid)
+                        except Exception:
+                            # an init that died first has its reason queued already
+                            reason = _queued_error(sock)
+                            if reason is not None:
+                                raise InitError(reason) from None
+                            raise
                 elif kind == MSG_READY:
                     ready = True
                 elif kind == MSG_HOOKS:
