@@ -105,7 +105,7 @@ def features() -> dict[str, Any]:
             "intelRdt": {"enabled": False},
             "memoryPolicy": {"modes": sorted(_MPOL_MODES), "flags": sorted(_MPOL_FLAGS)},
             "mountExtensions": {"idmap": {"enabled": True}},
-            "netDevices": {"enabled": False},
+            "netDevices": {"enabled": True},
         },
         "annotations": {
             "org.opencontainers.ocirt.version": __version__,

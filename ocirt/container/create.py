@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from ocirt.netdev import NetDevices
+
     # a path, a connected fd, or a callable returning one when a terminal is needed
     ConsoleSocket = str | int | Callable[[], int] | None
 
@@ -70,7 +72,17 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
     # then on a failure continues at step 12, so poststop hooks run after the undo
     hooks_reached = 0
 
-    d = ContainerDir.create(root, container_id)
+    netdevs = None
+    if linux.get("netDevices"):
+        from ocirt.netdev import NetDevices
+
+        netdevs = NetDevices(linux["netDevices"])  # finds them: nothing to undo yet
+    try:
+        d = ContainerDir.create(root, container_id)
+    except BaseException:
+        if netdevs is not None:
+            netdevs.close()
+        raise
     init_pid = 0
     try:
         saved: dict[str, Any] = {
@@ -107,7 +119,8 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
                                  cgroup_targets=cg.spawn_targets(),
                                  console_socket=console_socket,
                                  on_hooks=on_hooks if plan.hook_sync else None,
-                                 on_seccomp=on_seccomp)
+                                 on_seccomp=on_seccomp,
+                                 on_namespaces=netdevs.move_into if netdevs else None)
         init_pid = init.pid
         saved.update(status=CREATED, pid=init.pid, start_time=process.start_time(init.pid))
         d.save(saved)
@@ -116,19 +129,25 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
         return saved
     except BaseException:
         try:
-            _undo(d, cg, init_pid)
+            _undo(d, cg, init_pid, netdevs)
         finally:
             if hooks is not None and hooks_reached:
                 hooks.poststop(cfg, saved, init_pid or hooks_reached)
         raise
     finally:
+        if netdevs is not None:
+            netdevs.close()
         d.close()
 
 
-def _undo(d: ContainerDir, cg: Any, init_pid: int) -> None:
-    """Remove what a failed create made: init, cgroup, state directory."""
+def _undo(d: ContainerDir, cg: Any, init_pid: int, netdevs: NetDevices | None) -> None:
+    """Remove what a failed create made: moved network devices, init, cgroup, state
+    directory."""
     import _signal as signal
 
+    if netdevs is not None:
+        # the container's network namespace outlives the init while netdevs holds it
+        netdevs.undo()
     if init_pid:
         try:
             os.kill(init_pid, signal.SIGKILL)

@@ -11,7 +11,7 @@ import os
 from ocirt.errors import ConfigError
 from ocirt.native.plan import Plan
 from ocirt.plan.mounts import PROPAGATION, cgroup_mounts, plan_mount
-from ocirt.plan.namespaces import plan_namespaces
+from ocirt.plan.namespaces import check_net_devices, plan_namespaces
 from ocirt.plan.process import plan_attributes, plan_process
 
 TYPE_CHECKING = False
@@ -115,6 +115,8 @@ def build(cfg: dict[str, Any], bundle: str, opts: Options,
         plan.devices, plan.symlinks = plan_devices(linux.get("devices") or [], in_userns)
     plan.masked_paths = list(linux.get("maskedPaths") or [])
     plan.readonly_paths = list(linux.get("readonlyPaths") or [])
+    if linux.get("netDevices"):
+        check_net_devices(linux["netDevices"], ns)
     if linux.get("sysctl"):
         from ocirt.plan.sysctl import plan_sysctl
 

@@ -36,3 +36,26 @@ def plan_namespaces(entries: list[dict[str, Any]]) -> tuple[list[Namespace], dic
         by_type[kind] = path
     out = [Namespace(FLAGS[k], by_type[k]) for k in ORDER if k in by_type]
     return out, by_type
+
+
+def check_net_devices(devices: dict[str, Any], ns: dict[str, Any]) -> None:
+    """linux.netDevices needs a network namespace that is not ocirt's own, and distinct
+    names inside it ("%d" templates excepted: the kernel makes those unique)."""
+    if "network" not in ns:
+        raise ConfigError("linux.netDevices", "moving network devices needs a network "
+                          "namespace of the container's own (new, or joined by path)")
+    path = ns["network"]
+    if path is not None:
+        st, own = os.stat(path), os.stat("/proc/thread-self/ns/net")
+        if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
+            raise ConfigError("linux.netDevices", f"the network namespace {path} is ocirt's "
+                              "own: devices can only move into one of the container's")
+    owner: dict[str, str] = {}
+    for key, entry in devices.items():
+        name = (entry or {}).get("name") or key
+        if "%d" in name:
+            continue
+        if name in owner:
+            raise ConfigError(f"linux.netDevices.{key}", f"the name {name!r} is also "
+                              f"given to linux.netDevices.{owner[name]}")
+        owner[name] = key

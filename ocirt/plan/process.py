@@ -156,7 +156,7 @@ def _lsm(plan: Plan, proc: dict[str, Any]) -> None:
 
 def plan_attributes(plan: Plan, cfg: dict[str, Any]) -> None:
     """process.{scheduler,ioPriority,apparmorProfile,selinuxLabel} and linux.{seccomp,
-    personality,memoryPolicy,intelRdt,netDevices}: checked here, applied by the init.
+    personality,memoryPolicy,intelRdt}: checked here, applied by the init.
     process.execCPUAffinity is for exec'd processes only (config.md: "not applicable to the
     container's init process")."""
     from ocirt.errors import ConfigError
@@ -185,8 +185,6 @@ def plan_attributes(plan: Plan, cfg: dict[str, Any]) -> None:
             raise ConfigError("linux.intelRdt", f"Intel RDT is not available on this host "
                               f"(no resctrl filesystem at {RESCTRL_FS})")
         raise ConfigError("linux.intelRdt", "not supported by ocirt")
-    if linux.get("netDevices"):
-        raise ConfigError("linux.netDevices", "not supported by ocirt yet")
     if linux.get("seccomp") is not None:
         from ocirt.seccomp import plan_seccomp
 

@@ -155,15 +155,11 @@ def test_every_claimed_namespace_is_created(ocirt: Ocirt, features: dict) -> Non
         assert same == (n == "user"), (n, inside[n])
 
 
-def test_unclaimed_features_are_refused(ocirt: Ocirt, features: dict) -> None:
-    """intelRdt and netDevices are claimed disabled: configs using them fail clearly."""
+def test_intel_rdt_unclaimed_net_devices_claimed(features: dict) -> None:
+    """intelRdt is claimed disabled (its refusal: test_process_attrs.py); netDevices is
+    claimed, and implemented."""
     assert features["linux"]["intelRdt"] == {"enabled": False}
-    assert features["linux"]["netDevices"] == {"enabled": False}
-    bundle, cfg = ocirt.bundle(["true"])
-    cfg["linux"]["netDevices"] = {"eth9": {}}
-    ocirt.write(bundle, cfg)
-    res = ocirt("run", "--bundle", bundle, ocirt.new_id(), check=False)
-    assert "config.json: linux.netDevices: not supported by ocirt yet" in res.stderr
+    assert features["linux"]["netDevices"] == {"enabled": True}
 
 
 # Where the rest of the claims are exercised (kept next to the claims on purpose):
@@ -176,4 +172,5 @@ CLAIMS_COVERED_BY = {
     "linux.mountExtensions.idmap": "tests/native (idmapped mounts), conformance/test_mounts.py",
     "linux.seccomp.*": "tests/seccomp/test_seccomp.py",
     "linux.memoryPolicy": "tests/process/test_process_attrs.py::test_memory_policy",
+    "linux.netDevices": "tests/netdev/, conformance/test_linux.py::test_net_devices",
 }
