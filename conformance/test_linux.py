@@ -368,14 +368,16 @@ def test_io_priority(rt: Runtime, bundle: BundleFactory) -> None:
     assert _run(rt, b).strip() == "best-effort: prio 6"
 
 
-@pytest.mark.ocirt_todo(issue=5, reason="linux.netDevices")
 @pytest.mark.spec_deviation(runtime="runc",
                             reason="runc 1.1.5 does not implement linux.netDevices")
 def test_net_devices(rt: Runtime, bundle: BundleFactory) -> None:
     """config-linux.md "Network Devices": the host device is moved into the container's
     network namespace under the new name, keeps its global address, and is up."""
-    host_name = f"ocd{os.getpid() % 100000}"
-    subprocess.run(["ip", "link", "add", host_name, "type", "dummy"], check=True)
+    host_name, peer = f"ocd{os.getpid() % 100000}", f"ocp{os.getpid() % 100000}"
+    # one end of a veth pair (kernels without the dummy driver have veth): the pair goes
+    # with the container's namespace, or when either end is deleted here
+    subprocess.run(["ip", "link", "add", host_name, "type", "veth", "peer", "name", peer],
+                   check=True)
     try:
         subprocess.run(["ip", "addr", "add", "10.213.7.1/24", "dev", host_name], check=True)
         b = bundle(["ip", "addr", "show", "ctr0"])
@@ -384,8 +386,9 @@ def test_net_devices(rt: Runtime, bundle: BundleFactory) -> None:
         assert "10.213.7.1/24" in out
         assert ",UP" in out or "<UP" in out
     finally:
-        subprocess.run(["ip", "link", "del", host_name], check=False,
-                       stderr=subprocess.DEVNULL)
+        for name in (host_name, peer):  # the kernel removes the pair asynchronously
+            subprocess.run(["ip", "link", "del", name], check=False,
+                           stderr=subprocess.DEVNULL)
 
 
 @pytest.mark.spec_deviation(runtime="runc",
