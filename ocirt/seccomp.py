@@ -44,8 +44,8 @@ FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2,
          "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": 32}
 FLAG_NEW_LISTENER = 8
 FLAG_TSYNC_ESRCH = 16
-# syscalls the init makes between loading a notify filter and READY: notifying them would
-# block the init before the agent can have the listener
+# the init sends the listener with sendmsg right after loading the filter: a notified
+# sendmsg would block it before the agent can have the listener
 _INIT_NEEDS = ("sendmsg",)
 _INT32_MIN = -(2 ** 31)
 
@@ -72,8 +72,86 @@ def uses_notify(sc: dict[str, Any]) -> bool:
         s["action"] == "SCMP_ACT_NOTIFY" for s in sc.get("syscalls") or [])
 
 
+# Compiled programs, by profile: engines send the same profile for every container, and
+# libseccomp takes ~20 ms to build Docker's. In /run (gone at reboot), root's only.
+CACHE_DIR = "/run/ocirt-cache/seccomp"
+_CACHE_MAX = 256  # entries; past that, programs are compiled and not kept
+
+
 def compile_profile(sc: dict[str, Any], where: str = "linux.seccomp") -> tuple[bytes, int]:
-    """A validated linux.seccomp → (BPF program bytes, SECCOMP_FILTER_FLAG_* for seccomp(2))."""
+    """A validated linux.seccomp → (BPF program bytes, SECCOMP_FILTER_FLAG_* for seccomp(2)),
+    from the cache when this profile was compiled before by this ocirt and libseccomp
+    (the debug notes of skipped syscall names come only with a real compile)."""
+    key = _cache_key(sc)
+    hit = _cache_get(key)
+    if hit is not None:
+        return hit
+    prog, flags = _compile(sc, where)
+    _cache_put(key, prog, flags)
+    return prog, flags
+
+
+def _cache_key(sc: dict[str, Any]) -> str:
+    """What the program depends on: the profile, libseccomp (its syscall tables), the
+    machine (libseccomp adds the native arch), and this file (how rules are added)."""
+    import _sha256
+    import os
+
+    from ocirt import jsonio
+
+    me = os.stat(__file__)
+    head = (f"ocirt-seccomp-1\0{libseccomp_version()}\0{os.uname().machine}\0"
+            f"{me.st_mtime_ns}:{me.st_size}\0")
+    return _sha256.sha256((head + jsonio.dumps(sc)).encode()).hexdigest()
+
+
+def _cache_get(key: str) -> tuple[bytes, int] | None:
+    import os
+
+    try:
+        fd = os.open(os.path.join(CACHE_DIR, key), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        # only a file we wrote: ours, and writable by nobody else
+        if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            return None
+        data = os.read(fd, st.st_size + 1)
+    finally:
+        os.close(fd)
+    # 4 bytes of flags, then whole 8-byte BPF instructions
+    if len(data) < 12 or (len(data) - 4) % 8:
+        return None
+    return data[4:], int.from_bytes(data[:4], "little")
+
+
+def _cache_put(key: str, prog: bytes, flags: int) -> None:
+    """Best effort: a cache that cannot be written only costs the next compile."""
+    import os
+
+    try:
+        os.makedirs(CACHE_DIR, mode=0o700, exist_ok=True)
+        if len(os.listdir(CACHE_DIR)) >= _CACHE_MAX:
+            return
+        tmp = os.path.join(CACHE_DIR, f".{key}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        try:
+            os.write(fd, flags.to_bytes(4, "little") + prog)
+        finally:
+            os.close(fd)
+        os.rename(tmp, os.path.join(CACHE_DIR, key))  # whole, or not there at all
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _compile(sc: dict[str, Any], where: str) -> tuple[bytes, int]:
     mod = _lib()
     ffi, lib = mod.ffi, mod.lib
     notify = uses_notify(sc)
