@@ -4,7 +4,9 @@
 1. Wall time of `RUNTIME --root R run --bundle B ID` for a busybox bundle running /bin/true
    (terminal false, runc's default namespaces), N runs per runtime, interleaved so drift on
    the host (page cache, CPU frequency, other load) hits both runtimes alike.
-2. Resident memory of the container's init while it waits to be started: after `create`,
+2. The same with Docker's default seccomp profile and capabilities in the config, as an
+   engine sends them with every container (run_seccomp_*).
+3. Resident memory of the container's init while it waits to be started: after `create`,
    VmRSS and VmHWM (peak RSS) of the init pid from /proc/PID/status.
 
 Prints one line per metric (`metric runc=.. ocirt=.. ratio=..`, ratio = ocirt/runc), or JSON
@@ -33,6 +35,7 @@ if REPO not in sys.path:
 
 from ocirt.testing.busybox import base_config, build_rootfs, write_config  # noqa: E402
 from ocirt.testing.procs import become_subreaper, reap_children  # noqa: E402
+from tests.seccomp.engine import DOCKER_CAPS, to_oci  # noqa: E402
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -88,17 +91,23 @@ class Bench:
             reap_children()
 
 
-def make_bundles(workdir: str) -> tuple[str, str]:
+def make_bundles(workdir: str) -> dict[str, str]:
+    """true, true under Docker's seccomp profile, sleep (for the memory figures)."""
     rootfs = build_rootfs(os.path.join(workdir, "rootfs"))
-    bundles = []
-    for name, args in (("true", ["/bin/true"]), ("sleep", ["sleep", "1000"])):
+    bundles = {}
+    for name, args in (("true", ["/bin/true"]), ("seccomp", ["/bin/true"]),
+                       ("sleep", ["sleep", "1000"])):
         path = os.path.join(workdir, f"bundle-{name}")
         os.makedirs(path)
         cfg = base_config(args)  # terminal false, runc's default namespaces
         cfg["root"] = {"path": rootfs, "readonly": True}
+        if name == "seccomp":
+            cfg["linux"]["seccomp"] = to_oci("docker-default.json", DOCKER_CAPS)
+            cfg["process"]["capabilities"] = {k: DOCKER_CAPS for k in (
+                "bounding", "effective", "permitted")}
         write_config(path, cfg)
-        bundles.append(path)
-    return bundles[0], bundles[1]
+        bundles[name] = path
+    return bundles
 
 
 def resolve(explicit: str | None, env: str, name: str) -> str | None:
@@ -137,35 +146,42 @@ def main(argv: list[str] | None = None) -> int:
     workdir = tempfile.mkdtemp(prefix="ocirt-bench-")
     os.chmod(workdir, 0o755)
     try:
-        true_bundle, sleep_bundle = make_bundles(workdir)
+        bundles = make_bundles(workdir)
         benches = [Bench(n, str(binaries[n]), workdir) for n in wanted]
         for b in benches:
             for _ in range(args.warmup):
-                b.run_once(true_bundle)
-        samples: dict[str, list[float]] = {b.name: [] for b in benches}
+                b.run_once(bundles["true"])
+                b.run_once(bundles["seccomp"])
+        samples: dict[str, dict[str, list[float]]] = {
+            kind: {b.name: [] for b in benches} for kind in ("true", "seccomp")}
         for i in range(args.runs):
             # alternate who goes first so neither always runs right after the other
             order = benches if i % 2 == 0 else list(reversed(benches))
-            for b in order:
-                samples[b.name].append(b.run_once(true_bundle))
-        memory = {b.name: b.init_memory(sleep_bundle) for b in benches}
+            for kind in ("true", "seccomp"):
+                for b in order:
+                    samples[kind][b.name].append(b.run_once(bundles[kind]))
+        memory = {b.name: b.init_memory(bundles["sleep"]) for b in benches}
     finally:
         reap_children()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    metrics: dict[str, dict[str, float]] = {
-        "run_true_median_ms": {n: statistics.median(s) * 1000 for n, s in samples.items()},
-        "run_true_p90_ms": {n: percentile(s, 90) * 1000 for n, s in samples.items()},
-        "run_true_min_ms": {n: min(s) * 1000 for n, s in samples.items()},
+    metrics: dict[str, dict[str, float]] = {}
+    for kind, label in (("true", "run_true"), ("seccomp", "run_seccomp")):
+        got = samples[kind]
+        metrics[f"{label}_median_ms"] = {n: statistics.median(s) * 1000 for n, s in got.items()}
+        metrics[f"{label}_p90_ms"] = {n: percentile(s, 90) * 1000 for n, s in got.items()}
+        metrics[f"{label}_min_ms"] = {n: min(s) * 1000 for n, s in got.items()}
+    metrics.update({
         "init_rss_kb": {n: float(m.get("VmRSS", 0)) for n, m in memory.items()},
         "init_peak_rss_kb": {n: float(m.get("VmHWM", 0)) for n, m in memory.items()},
-    }
+    })
     report: dict[str, Any] = {
         "runs": args.runs,
         "binaries": {b.name: b.binary for b in benches},
         "notes": notes,
         "metrics": {},
-        "samples_ms": {n: [round(x * 1000, 3) for x in s] for n, s in samples.items()},
+        "samples_ms": {kind: {n: [round(x * 1000, 3) for x in s] for n, s in got.items()}
+                       for kind, got in samples.items()},
     }
     for metric, values in metrics.items():
         # kB values are whole numbers; print them without a trailing .0
