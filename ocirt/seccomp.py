@@ -81,14 +81,17 @@ _CACHE_MAX = 256  # entries; past that, programs are compiled and not kept
 def compile_profile(sc: dict[str, Any], where: str = "linux.seccomp") -> tuple[bytes, int]:
     """A validated linux.seccomp → (BPF program bytes, SECCOMP_FILTER_FLAG_* for seccomp(2)),
     from the cache when this profile was compiled before by this ocirt and libseccomp
-    (the debug notes of skipped syscall names come only with a real compile)."""
+    (with the debug notes the compile made)."""
     key = _cache_key(sc)
-    hit = _cache_get(key)
-    if hit is not None:
-        return hit
-    prog, flags = _compile(sc, where)
-    _cache_put(key, prog, flags)
-    return prog, flags
+    entry = _cache_get(key)
+    if entry is None:
+        notes: list[str] = []
+        prog, flags = _compile(sc, where, notes)
+        entry = prog, flags, notes
+        _cache_put(key, *entry)
+    for note in entry[2]:
+        log.debug(note)
+    return entry[0], entry[1]
 
 
 def _cache_key(sc: dict[str, Any]) -> str:
@@ -100,12 +103,12 @@ def _cache_key(sc: dict[str, Any]) -> str:
     from ocirt import jsonio
 
     me = os.stat(__file__)
-    head = (f"ocirt-seccomp-1\0{libseccomp_version()}\0{os.uname().machine}\0"
+    head = (f"ocirt-seccomp-2\0{libseccomp_version()}\0{os.uname().machine}\0"
             f"{me.st_mtime_ns}:{me.st_size}\0")
     return _sha256.sha256((head + jsonio.dumps(sc)).encode()).hexdigest()
 
 
-def _cache_get(key: str) -> tuple[bytes, int] | None:
+def _cache_get(key: str) -> tuple[bytes, int, list[str]] | None:
     import os
 
     try:
@@ -120,13 +123,19 @@ def _cache_get(key: str) -> tuple[bytes, int] | None:
         data = os.read(fd, st.st_size + 1)
     finally:
         os.close(fd)
-    # 4 bytes of flags, then whole 8-byte BPF instructions
-    if len(data) < 12 or (len(data) - 4) % 8:
+    # u32 flags, u32 length of the notes, the notes (lines), whole 8-byte BPF instructions
+    if len(data) < 8:
         return None
-    return data[4:], int.from_bytes(data[:4], "little")
+    flags = int.from_bytes(data[:4], "little")
+    end = 8 + int.from_bytes(data[4:8], "little")
+    prog = data[end:]
+    if end > len(data) or not prog or len(prog) % 8:
+        return None
+    text = data[8:end].decode(errors="replace")
+    return prog, flags, text.split("\n") if text else []
 
 
-def _cache_put(key: str, prog: bytes, flags: int) -> None:
+def _cache_put(key: str, prog: bytes, flags: int, notes: list[str]) -> None:
     """Best effort: a cache that cannot be written only costs the next compile."""
     import os
 
@@ -140,7 +149,9 @@ def _cache_put(key: str, prog: bytes, flags: int) -> None:
         return
     try:
         try:
-            os.write(fd, flags.to_bytes(4, "little") + prog)
+            text = "\n".join(notes).encode()
+            os.write(fd, flags.to_bytes(4, "little") + len(text).to_bytes(4, "little") + text
+                     + prog)
         finally:
             os.close(fd)
         os.rename(tmp, os.path.join(CACHE_DIR, key))  # whole, or not there at all
@@ -151,7 +162,8 @@ def _cache_put(key: str, prog: bytes, flags: int) -> None:
             pass
 
 
-def _compile(sc: dict[str, Any], where: str) -> tuple[bytes, int]:
+def _compile(sc: dict[str, Any], where: str, notes: list[str]) -> tuple[bytes, int]:
+    """The compile itself; debug notes go to notes (logged by the caller, kept with it)."""
     mod = _lib()
     ffi, lib = mod.ffi, mod.lib
     notify = uses_notify(sc)
@@ -171,8 +183,8 @@ def _compile(sc: dict[str, Any], where: str) -> tuple[bytes, int]:
             flags |= FLAG_TSYNC_ESRCH  # the kernel refuses TSYNC with a listener without it
     elif flags & FLAGS["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]:
         # only meaningful for (and only accepted with) a notify listener
-        log.debug(f"{where}.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV without "
-                  "SCMP_ACT_NOTIFY ignored")
+        notes.append(f"{where}.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV without "
+                     "SCMP_ACT_NOTIFY ignored")
         flags &= ~FLAGS["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]
 
     default = _action(sc["defaultAction"], sc.get("defaultErrnoRet"))
@@ -187,7 +199,7 @@ def _compile(sc: dict[str, Any], where: str) -> tuple[bytes, int]:
                                   f"{arch}: not supported by this libseccomp"
                                   if rc == -22 else f"{arch}: {_strerror(rc)}")
         for i, rule in enumerate(sc.get("syscalls") or []):
-            _add_rule(ffi, lib, ctx, rule, f"{where}.syscalls[{i}]", default)
+            _add_rule(ffi, lib, ctx, rule, f"{where}.syscalls[{i}]", default, notes)
         buf = ffi.new("unsigned char **")
         size = ffi.new("size_t *")
         rc = lib.ocirt_seccomp_export(ctx, buf, size)
@@ -209,7 +221,7 @@ def _strerror(rc: int) -> str:
 
 
 def _add_rule(ffi: Any, lib: Any, ctx: Any, rule: dict[str, Any], where: str,
-              default: int) -> None:
+              default: int, notes: list[str]) -> None:
     action = _action(rule["action"], rule.get("errnoRet"))
     if action == default:
         return  # libseccomp refuses it, and it changes nothing
@@ -225,7 +237,7 @@ def _add_rule(ffi: Any, lib: Any, ctx: Any, rule: dict[str, Any], where: str,
                               f"{name}: the runtime needs it after the filter is loaded")
         nr = lib.ocirt_seccomp_syscall(name.encode())
         if nr == _INT32_MIN:
-            log.debug(f"{where}.names[{j}]: unknown syscall {name!r} skipped")
+            notes.append(f"{where}.names[{j}]: unknown syscall {name!r} skipped")
             continue
         for group in groups:
             n = len(group)

@@ -38,6 +38,19 @@ def test_second_compile_comes_from_the_cache(cache: str,
     assert seccomp.compile_profile(profile) == first
 
 
+def test_a_hit_repeats_the_compiles_debug_notes(cache: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    notes: list[str] = []
+    monkeypatch.setattr(seccomp.log, "debug", notes.append)
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["no_such_syscall_xyz", "mkdir"],
+                             "action": "SCMP_ACT_ERRNO"}]}
+    first = seccomp.compile_profile(profile)
+    assert seccomp.compile_profile(profile) == first
+    note = "linux.seccomp.syscalls[0].names[0]: unknown syscall 'no_such_syscall_xyz' skipped"
+    assert notes == [note, note]
+
+
 def test_another_profile_is_another_entry(cache: str) -> None:
     a = to_oci("docker-default.json", DOCKER_CAPS)
     b = {**a, "defaultErrnoRet": 38}
@@ -56,7 +69,7 @@ def test_an_entry_not_as_written_is_ignored(cache: str, damage: str) -> None:
         # what another user could have put there: a filter allowing everything
         allow_all = seccomp.compile_profile({"defaultAction": "SCMP_ACT_ALLOW"})
         with open(path, "wb") as f:
-            f.write(allow_all[1].to_bytes(4, "little") + allow_all[0])
+            f.write(allow_all[1].to_bytes(4, "little") + bytes(4) + allow_all[0])
         os.chmod(path, 0o620)
     elif damage == "truncated":
         with open(path, "r+b") as f:
