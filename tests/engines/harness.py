@@ -171,18 +171,12 @@ def remove_empty_dirs(tops: list[str]) -> None:
 
 
 def remove_cgroup_parents() -> None:
-    """rmdir the engines' cgroup trees (ours: every engine was given CGROUP_PARENT)."""
-    for hierarchy in os.listdir("/sys/fs/cgroup"):
-        top = os.path.join("/sys/fs/cgroup", hierarchy, CGROUP_PARENT)
-        if hierarchy == CGROUP_PARENT:
-            top = os.path.join("/sys/fs/cgroup", CGROUP_PARENT)
-        if not os.path.isdir(top):
-            continue
-        for path, _, _ in sorted(os.walk(top), key=lambda w: len(w[0]), reverse=True):
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
+    """rmdir the engines' cgroup trees (ours: every engine was given CGROUP_PARENT), in
+    each v1 hierarchy and at the root of a v2 one."""
+    import glob
+
+    remove_empty_dirs(glob.glob(f"/sys/fs/cgroup/*/{CGROUP_PARENT}")
+                      + [f"/sys/fs/cgroup/{CGROUP_PARENT}"])
 
 
 def container_cgroup_file(pid: int, v1_controller: str, v1_name: str, v2_name: str) -> str:
